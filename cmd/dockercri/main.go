@@ -1,0 +1,133 @@
+// Command dockercri serves the Kubernetes CRI over a unix socket and runs
+// pods and images on Docker Engine. Flags carry the names cri-dockerd users
+// know, so a node can swap binaries.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+	"time"
+
+	"github.com/coreos/go-systemd/v22/daemon"
+	"google.golang.org/grpc"
+	"k8s.io/klog/v2"
+
+	"dockercri/shim"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "0.1.0-dev"
+
+// stopGrace is how long in-flight calls get to finish on SIGTERM.
+const stopGrace = 10 * time.Second
+
+func main() {
+	if err := run(); err != nil {
+		klog.ErrorS(err, "dockercri failed")
+		klog.Flush()
+		os.Exit(1)
+	}
+	klog.Flush()
+}
+
+func run() error {
+	fs := flag.NewFlagSet("dockercri", flag.ExitOnError)
+	klog.InitFlags(fs)
+	var (
+		endpoint       = fs.String("container-runtime-endpoint", "unix:///run/dockercri.sock", "CRI endpoint to serve: unix:///path or fd:// (systemd socket activation)")
+		dockerEndpoint = fs.String("docker-endpoint", "unix:///var/run/docker.sock", "Docker Engine API endpoint")
+		rootDir        = fs.String("root-directory", "/var/lib/dockercri", "directory for dockercri's own state")
+		pauseImage     = fs.String("pod-infra-container-image", "registry.k8s.io/pause:3.10", "image of the pod's infra (pause) container")
+		pullDeadline   = fs.Duration("image-pull-progress-deadline", time.Minute, "cancel an image pull that reports no progress for this long")
+		requestTimeout = fs.Duration("runtime-request-timeout", 2*time.Minute, "deadline of every short Docker call")
+		showVersion    = fs.Bool("version", false, "print version and exit")
+	)
+	_ = fs.Parse(os.Args[1:])
+	if *showVersion {
+		fmt.Printf("dockercri %s (commit %s)\n", version, commit())
+		return nil
+	}
+	if err := os.MkdirAll(*rootDir, 0o700); err != nil {
+		return fmt.Errorf("root directory: %w", err)
+	}
+	docker, err := shim.NewDockerClient(*dockerEndpoint)
+	if err != nil {
+		return err
+	}
+	defer docker.Close()
+	svc, err := shim.New(docker, shim.Config{
+		RootDirectory:             *rootDir,
+		PodInfraImage:             *pauseImage,
+		ImagePullProgressDeadline: *pullDeadline,
+		RuntimeRequestTimeout:     *requestTimeout,
+	})
+	if err != nil {
+		return err
+	}
+	lis, err := shim.Listen(*endpoint)
+	if err != nil {
+		return err
+	}
+	srv := shim.NewGRPCServer(svc)
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(lis) }()
+	klog.InfoS("dockercri serving", "version", version, "endpoint", *endpoint, "docker", *dockerEndpoint)
+	if _, err := daemon.SdNotify(false, daemon.SdNotifyReady); err != nil {
+		klog.ErrorS(err, "Notifying systemd failed")
+	}
+
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+	select {
+	case sig := <-sigs:
+		klog.InfoS("Stopping", "signal", sig.String())
+	case err := <-serveErr:
+		if err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+			return fmt.Errorf("serve: %w", err)
+		}
+	}
+	_, _ = daemon.SdNotify(false, daemon.SdNotifyStopping)
+	gracefulStop(srv)
+	return nil
+}
+
+// gracefulStop lets in-flight calls finish, then cuts the rest (a pull may
+// run for minutes).
+func gracefulStop(srv *grpc.Server) {
+	ctx, cancel := context.WithTimeout(context.Background(), stopGrace)
+	defer cancel()
+	done := make(chan struct{})
+	go func() { srv.GracefulStop(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		srv.Stop()
+	}
+}
+
+// commit is the VCS revision the Go toolchain stamped into the binary.
+func commit() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	rev, dirty := "unknown", false
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			dirty = s.Value == "true"
+		}
+	}
+	if dirty {
+		rev += "-dirty"
+	}
+	return rev
+}

@@ -1,0 +1,50 @@
+package shim
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/docker/docker/api/types"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/api/types/system"
+	"github.com/docker/docker/client"
+)
+
+// Docker is the narrow slice of the Docker Engine API the shim uses. The
+// method set mirrors *client.Client exactly, so the real client satisfies it
+// without a wrapper and the fake in the tests stands in for it one to one.
+// Add a method here only when a handler needs it.
+type Docker interface {
+	Ping(ctx context.Context) (types.Ping, error)
+	ServerVersion(ctx context.Context) (types.Version, error)
+	Info(ctx context.Context) (system.Info, error)
+	DiskUsage(ctx context.Context, options types.DiskUsageOptions) (types.DiskUsage, error)
+
+	ImageList(ctx context.Context, options image.ListOptions) ([]image.Summary, error)
+	ImageInspect(ctx context.Context, ref string, opts ...client.ImageInspectOption) (image.InspectResponse, error)
+	ImagePull(ctx context.Context, ref string, options image.PullOptions) (io.ReadCloser, error)
+	ImageRemove(ctx context.Context, ref string, options image.RemoveOptions) ([]image.DeleteResponse, error)
+
+	ContainerList(ctx context.Context, options container.ListOptions) ([]container.Summary, error)
+
+	// ClientVersion is the API version negotiated with the daemon (or the
+	// client's default before the first successful request). Fields newer
+	// than it must not be sent.
+	ClientVersion() string
+}
+
+var _ Docker = (*client.Client)(nil)
+
+// NewDockerClient connects to the Docker endpoint ("unix:///var/run/docker.sock",
+// "tcp://host:2375") and negotiates the API version on first use, so one binary
+// speaks to Docker 20.10 (API 1.41) and to current releases. Nothing is dialled
+// here: a Docker that is down at start is retried on every call.
+func NewDockerClient(endpoint string) (*client.Client, error) {
+	c, err := client.NewClientWithOpts(client.WithHost(endpoint), client.WithAPIVersionNegotiation())
+	if err != nil {
+		return nil, fmt.Errorf("docker endpoint %q: %w", endpoint, err)
+	}
+	return c, nil
+}

@@ -1,0 +1,30 @@
+package shim
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/docker/docker/api/types/image"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"dockercri/translate"
+)
+
+// ListImages lists Docker's images, filtered as translate.ImageFilter reads
+// the filter. Docker's list carries no image config, so uid and username
+// are left to ImageStatus rather than paying an inspect per image.
+func (s *Service) ListImages(ctx context.Context, req *runtimeapi.ListImagesRequest) (*runtimeapi.ListImagesResponse, error) {
+	list, err := s.docker.ImageList(ctx, image.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("docker image list: %w", err)
+	}
+	filter := translate.NewImageFilter(req.GetFilter())
+	resp := &runtimeapi.ListImagesResponse{Images: make([]*runtimeapi.Image, 0, len(list))}
+	for _, summary := range list {
+		img := translate.ImageFromSummary(summary, s.isPinned)
+		if filter.Match(img) {
+			resp.Images = append(resp.Images, img)
+		}
+	}
+	return resp, nil
+}

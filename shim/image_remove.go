@@ -1,0 +1,76 @@
+package shim
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/image"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"dockercri/translate"
+)
+
+// RemoveImage removes an image with all its tags and digests, whichever of
+// them it is named by, as containerd does: the kubelet's image GC names
+// images by ID. Removing an absent image succeeds. An image that a container
+// still uses is refused before any tag is touched, so a failed remove never
+// leaves the image half untagged.
+func (s *Service) RemoveImage(ctx context.Context, req *runtimeapi.RemoveImageRequest) (*runtimeapi.RemoveImageResponse, error) {
+	ref, err := translate.LocalReference(req.GetImage().GetImage())
+	if err != nil {
+		return nil, err
+	}
+	in, err := s.docker.ImageInspect(ctx, ref)
+	if cerrdefs.IsNotFound(err) {
+		return &runtimeapi.RemoveImageResponse{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("inspect image %q: %w", ref, err)
+	}
+	users, err := s.containersUsing(ctx, in.ID)
+	if err != nil {
+		return nil, err
+	}
+	if len(users) > 0 {
+		return nil, failedPrecondition("image %q (%s) is used by container(s) %s", ref, in.ID, strings.Join(users, ", "))
+	}
+	names := append(append([]string{}, in.RepoTags...), in.RepoDigests...)
+	for _, name := range append(names, in.ID) {
+		if strings.HasPrefix(name, "<none>") {
+			continue
+		}
+		_, err := s.docker.ImageRemove(ctx, name, image.RemoveOptions{PruneChildren: true})
+		if err != nil && !cerrdefs.IsNotFound(err) {
+			return nil, fmt.Errorf("remove image %q (%s): %w", name, in.ID, err)
+		}
+	}
+	return &runtimeapi.RemoveImageResponse{}, nil
+}
+
+// containersUsing lists the containers, running or not, created from the
+// image with this ID. Docker's "ancestor" filter also matches images built
+// on top of it, so the IDs are compared exactly.
+func (s *Service) containersUsing(ctx context.Context, id string) ([]string, error) {
+	list, err := s.docker.ContainerList(ctx, container.ListOptions{
+		All:     true,
+		Filters: filters.NewArgs(filters.Arg("ancestor", id)),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list containers of image %s: %w", id, err)
+	}
+	var users []string
+	for _, c := range list {
+		if c.ImageID == id {
+			name := c.ID
+			if len(c.Names) > 0 {
+				name = strings.TrimPrefix(c.Names[0], "/")
+			}
+			users = append(users, name)
+		}
+	}
+	return users, nil
+}

@@ -1,0 +1,56 @@
+package shim
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"k8s.io/klog/v2"
+
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"dockercri/translate"
+)
+
+// ImageStatus inspects one image. An absent image is not an error: the
+// response carries no image, which is how the kubelet learns it must pull.
+func (s *Service) ImageStatus(ctx context.Context, req *runtimeapi.ImageStatusRequest) (*runtimeapi.ImageStatusResponse, error) {
+	ref, err := translate.LocalReference(req.GetImage().GetImage())
+	if err != nil {
+		return nil, err
+	}
+	in, err := s.docker.ImageInspect(ctx, ref)
+	if cerrdefs.IsNotFound(err) {
+		return &runtimeapi.ImageStatusResponse{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("inspect image %q: %w", ref, err)
+	}
+	img, userErr := translate.ImageFromInspect(in, s.isPinned)
+	if userErr != nil {
+		// The image's USER is untrusted input; a bad one must not hide the
+		// image, and creating a container from it will refuse it.
+		klog.V(2).InfoS("Image has an unusable USER, reported without user", "image", ref, "err", userErr)
+	}
+	resp := &runtimeapi.ImageStatusResponse{Image: img}
+	if req.GetVerbose() {
+		b, err := json.Marshal(map[string]any{
+			"id":           in.ID,
+			"repoTags":     in.RepoTags,
+			"repoDigests":  in.RepoDigests,
+			"created":      in.Created,
+			"os":           in.Os,
+			"architecture": in.Architecture,
+			"size":         in.Size,
+			"config":       in.Config,
+			"rootfs":       in.RootFS,
+			"graphDriver":  in.GraphDriver.Name,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("encode verbose status of image %q: %w", ref, err)
+		}
+		resp.Info = map[string]string{"info": string(b)}
+	}
+	return resp, nil
+}

@@ -1,0 +1,421 @@
+package shim
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/registry"
+	"github.com/docker/docker/api/types/system"
+	"google.golang.org/grpc/codes"
+
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+)
+
+const (
+	busyboxID = "sha256:1111111111111111111111111111111111111111111111111111111111111111"
+	pauseID   = "sha256:2222222222222222222222222222222222222222222222222222222222222222"
+)
+
+func fakeWithImages() *fakeDocker {
+	f := newFakeDocker()
+	f.images = []*fakeImage{
+		{id: busyboxID, tags: []string{"busybox:1.36", "127.0.0.1:5000/busybox:1.36"}, digests: []string{"127.0.0.1:5000/busybox@sha256:" + strings.Repeat("a", 64)}, size: 900, user: "1002"},
+		{id: pauseID, tags: []string{testPause}, size: 100, user: "www-data"},
+	}
+	return f
+}
+
+func spec(ref string) *runtimeapi.ImageSpec { return &runtimeapi.ImageSpec{Image: ref} }
+
+func TestListImages(t *testing.T) {
+	c := newTestClients(t, fakeWithImages())
+	got, err := c.image.ListImages(testContext(t), &runtimeapi.ListImagesRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.GetImages()) != 2 {
+		t.Fatalf("ListImages = %v, want 2 images", got)
+	}
+	bb, pause := got.GetImages()[0], got.GetImages()[1]
+	if strings.Join(bb.GetRepoTags(), ",") != "docker.io/library/busybox:1.36,127.0.0.1:5000/busybox:1.36" {
+		t.Errorf("busybox RepoTags = %v, want normalised tags", bb.GetRepoTags())
+	}
+	if bb.GetPinned() || !pause.GetPinned() {
+		t.Errorf("pinned busybox=%v pause=%v, want only the pause image pinned", bb.GetPinned(), pause.GetPinned())
+	}
+	filtered, err := c.image.ListImages(testContext(t), &runtimeapi.ListImagesRequest{
+		Filter: &runtimeapi.ImageFilter{Image: spec("busybox")},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(filtered.GetImages()) != 1 || filtered.GetImages()[0].GetId() != busyboxID {
+		t.Fatalf("filtered ListImages = %v, want busybox only", filtered)
+	}
+}
+
+func TestImageStatus(t *testing.T) {
+	tests := []struct {
+		give     string
+		wantID   string
+		wantUID  int64
+		wantName string
+		wantPin  bool
+	}{
+		{give: "busybox:1.36", wantID: busyboxID, wantUID: 1002},
+		{give: "docker.io/library/busybox:1.36", wantID: busyboxID, wantUID: 1002},
+		{give: busyboxID, wantID: busyboxID, wantUID: 1002},
+		{give: "111111111111", wantID: busyboxID, wantUID: 1002},
+		{give: testPause, wantID: pauseID, wantUID: -1, wantName: "www-data", wantPin: true},
+		{give: "absent:1", wantUID: -1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.give, func(t *testing.T) {
+			c := newTestClients(t, fakeWithImages())
+			got, err := c.image.ImageStatus(testContext(t), &runtimeapi.ImageStatusRequest{Image: spec(tt.give)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			img := got.GetImage()
+			if tt.wantID == "" {
+				if img != nil {
+					t.Fatalf("absent image reported as %v", img)
+				}
+				return
+			}
+			uid := int64(-1)
+			if img.GetUid() != nil {
+				uid = img.GetUid().GetValue()
+			}
+			if img.GetId() != tt.wantID || uid != tt.wantUID || img.GetUsername() != tt.wantName || img.GetPinned() != tt.wantPin {
+				t.Fatalf("ImageStatus = %v", img)
+			}
+		})
+	}
+}
+
+func TestImageStatusVerbose(t *testing.T) {
+	c := newTestClients(t, fakeWithImages())
+	got, err := c.image.ImageStatus(testContext(t), &runtimeapi.ImageStatusRequest{Image: spec("busybox:1.36"), Verbose: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var info map[string]any
+	if err := json.Unmarshal([]byte(got.GetInfo()["info"]), &info); err != nil {
+		t.Fatalf("verbose info is not JSON: %v", err)
+	}
+	if info["id"] != busyboxID {
+		t.Fatalf("verbose info = %v", info)
+	}
+}
+
+func TestImageBadReferences(t *testing.T) {
+	c := newTestClients(t, fakeWithImages())
+	ctx := testContext(t)
+	for _, give := range []string{"", "Bad Ref", "busybox:"} {
+		_, err := c.image.ImageStatus(ctx, &runtimeapi.ImageStatusRequest{Image: spec(give)})
+		st := wantCode(t, err, codes.InvalidArgument)
+		if give != "" && !strings.Contains(st.Message(), give) {
+			t.Errorf("ImageStatus(%q) message %q does not name the reference", give, st.Message())
+		}
+		_, err = c.image.PullImage(ctx, &runtimeapi.PullImageRequest{Image: spec(give)})
+		wantCode(t, err, codes.InvalidArgument)
+		_, err = c.image.RemoveImage(ctx, &runtimeapi.RemoveImageRequest{Image: spec(give)})
+		wantCode(t, err, codes.InvalidArgument)
+	}
+}
+
+func TestPullImage(t *testing.T) {
+	f := newFakeDocker()
+	f.registry["docker.io/library/busybox:latest"] = &fakeImage{id: busyboxID, tags: []string{"busybox:latest"}}
+	c := newTestClients(t, f)
+	got, err := c.image.PullImage(testContext(t), &runtimeapi.PullImageRequest{Image: spec("busybox")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.GetImageRef() != busyboxID {
+		t.Fatalf("ImageRef = %q, want the image ID", got.GetImageRef())
+	}
+	want := []string{"ImagePull docker.io/library/busybox:latest", "ImageInspect docker.io/library/busybox:latest"}
+	if !equalCalls(f.callLog(), want) {
+		t.Fatalf("calls = %v, want %v", f.callLog(), want)
+	}
+	if f.lastAuth != "" {
+		t.Fatalf("anonymous pull sent credentials %q", f.lastAuth)
+	}
+}
+
+func TestPullImageSendsAuth(t *testing.T) {
+	f := newFakeDocker()
+	f.registry["127.0.0.1:5001/busybox:1.36"] = &fakeImage{id: busyboxID, tags: []string{"127.0.0.1:5001/busybox:1.36"}}
+	c := newTestClients(t, f)
+	_, err := c.image.PullImage(testContext(t), &runtimeapi.PullImageRequest{
+		Image: spec("127.0.0.1:5001/busybox:1.36"),
+		Auth:  &runtimeapi.AuthConfig{Username: "dcri", Password: "s3cret", ServerAddress: "127.0.0.1:5001"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth, err := registry.DecodeAuthConfig(f.lastAuth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if auth.Username != "dcri" || auth.Password != "s3cret" || auth.ServerAddress != "127.0.0.1:5001" {
+		t.Fatalf("auth sent = %+v", auth)
+	}
+}
+
+// streamOf returns a pull stream that yields the lines, one every gap.
+func streamOf(gap time.Duration, lines ...string) func(context.Context, string) io.ReadCloser {
+	return func(ctx context.Context, _ string) io.ReadCloser {
+		r, w := io.Pipe()
+		go func() {
+			for _, l := range lines {
+				select {
+				case <-time.After(gap):
+				case <-ctx.Done():
+					w.CloseWithError(ctx.Err())
+					return
+				}
+				if _, err := io.WriteString(w, l+"\n"); err != nil {
+					return
+				}
+			}
+			w.Close()
+		}()
+		return r
+	}
+}
+
+func TestPullImageErrors(t *testing.T) {
+	tests := []struct {
+		name      string
+		pullErr   error
+		stream    []string
+		wantCode  codes.Code
+		wantInMsg []string
+	}{
+		{
+			name:      "absent image, HTTP error",
+			wantCode:  codes.NotFound,
+			wantInMsg: []string{"127.0.0.1:5000/absent:1", "127.0.0.1:5000", "manifest unknown"},
+		},
+		{
+			name:      "bad credentials in the stream",
+			stream:    []string{`{"status":"Pulling"}`, `{"errorDetail":{"message":"unauthorized: authentication required"},"error":"unauthorized: authentication required"}`},
+			wantCode:  codes.Unauthenticated,
+			wantInMsg: []string{"127.0.0.1:5000/absent:1", "unauthorized"},
+		},
+		{
+			name:      "bad credentials as an untyped daemon error",
+			pullErr:   fmt.Errorf("Error response from daemon: Head \"http://127.0.0.1:5000/v2/absent/manifests/1\": no basic auth credentials"),
+			wantCode:  codes.Unauthenticated,
+			wantInMsg: []string{"no basic auth credentials"},
+		},
+		{
+			name:      "other stream error keeps the registry's answer",
+			stream:    []string{`{"error":"filesystem layer verification failed"}`},
+			wantCode:  codes.Unknown,
+			wantInMsg: []string{"filesystem layer verification failed"},
+		},
+		{
+			name:     "garbage stream",
+			stream:   []string{`{"status":`},
+			wantCode: codes.Unknown,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFakeDocker()
+			if tt.pullErr != nil {
+				f.errs["ImagePull"] = tt.pullErr
+			}
+			if tt.stream != nil {
+				f.pullStream = streamOf(0, tt.stream...)
+			}
+			c := newTestClients(t, f)
+			_, err := c.image.PullImage(testContext(t), &runtimeapi.PullImageRequest{
+				Image: spec("127.0.0.1:5000/absent:1"),
+				Auth:  &runtimeapi.AuthConfig{Username: "u", Password: "hunter2-password"},
+			})
+			st := wantCode(t, err, tt.wantCode)
+			for _, w := range tt.wantInMsg {
+				if !strings.Contains(st.Message(), w) {
+					t.Errorf("message %q lacks %q", st.Message(), w)
+				}
+			}
+			if strings.Contains(st.Message(), "hunter2") {
+				t.Fatalf("message %q echoes the password", st.Message())
+			}
+		})
+	}
+}
+
+func TestPullImageCancelledOnlyWhenProgressStalls(t *testing.T) {
+	deadline := func(c *Config) { c.ImagePullProgressDeadline = 150 * time.Millisecond }
+	t.Run("steady progress outlives the deadline", func(t *testing.T) {
+		f := newFakeDocker()
+		lines := make([]string, 12) // 12 × 40 ms ≈ 3 deadlines in all
+		for i := range lines {
+			lines[i] = fmt.Sprintf(`{"status":"Downloading","progress":"%d"}`, i)
+		}
+		f.pullStream = streamOf(40*time.Millisecond, lines...)
+		f.images = []*fakeImage{{id: busyboxID, tags: []string{"127.0.0.1:5000/slow:1"}}}
+		c := newTestClients(t, f, deadline)
+		if _, err := c.image.PullImage(testContext(t), &runtimeapi.PullImageRequest{Image: spec("127.0.0.1:5000/slow:1")}); err != nil {
+			t.Fatalf("a progressing pull was cut off: %v", err)
+		}
+	})
+	t.Run("a stall is cancelled", func(t *testing.T) {
+		f := newFakeDocker()
+		f.pullStream = streamOf(5*time.Second, `{"status":"never"}`)
+		c := newTestClients(t, f, deadline)
+		_, err := c.image.PullImage(testContext(t), &runtimeapi.PullImageRequest{Image: spec("127.0.0.1:5000/stuck:1")})
+		st := wantCode(t, err, codes.DeadlineExceeded)
+		if !strings.Contains(st.Message(), "no progress") || !strings.Contains(st.Message(), "stuck:1") {
+			t.Fatalf("message %q does not say the pull stalled", st.Message())
+		}
+	})
+}
+
+func TestRemoveImageRemovesAllNames(t *testing.T) {
+	f := fakeWithImages()
+	c := newTestClients(t, f)
+	if _, err := c.image.RemoveImage(testContext(t), &runtimeapi.RemoveImageRequest{Image: spec(busyboxID)}); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"ImageInspect " + busyboxID,
+		"ContainerList " + busyboxID,
+		"ImageRemove busybox:1.36",
+		"ImageRemove 127.0.0.1:5000/busybox:1.36",
+		"ImageRemove 127.0.0.1:5000/busybox@sha256:" + strings.Repeat("a", 64),
+		"ImageRemove " + busyboxID,
+	}
+	if !equalCalls(f.callLog(), want) {
+		t.Fatalf("calls =\n%s\nwant\n%s", strings.Join(f.callLog(), "\n"), strings.Join(want, "\n"))
+	}
+	if img, _ := f.find(busyboxID); img != nil {
+		t.Fatal("image still present")
+	}
+	if img, _ := f.find(pauseID); img == nil {
+		t.Fatal("another image was removed")
+	}
+}
+
+func TestRemoveImageAbsentSucceeds(t *testing.T) {
+	f := fakeWithImages()
+	c := newTestClients(t, f)
+	if _, err := c.image.RemoveImage(testContext(t), &runtimeapi.RemoveImageRequest{Image: spec("absent:1")}); err != nil {
+		t.Fatalf("removing an absent image: %v", err)
+	}
+	if calls := f.callLog(); len(calls) != 1 {
+		t.Fatalf("calls = %v, want only the inspect", calls)
+	}
+}
+
+func TestRemoveImageInUseTouchesNothing(t *testing.T) {
+	f := fakeWithImages()
+	f.containers = []container.Summary{
+		{ID: "c1", Names: []string{"/k8s_app_pod_ns_uid_0"}, ImageID: busyboxID},
+		{ID: "c2", Names: []string{"/child"}, ImageID: "sha256:child"}, // built on top: not a user
+	}
+	c := newTestClients(t, f)
+	_, err := c.image.RemoveImage(testContext(t), &runtimeapi.RemoveImageRequest{Image: spec("busybox:1.36")})
+	st := wantCode(t, err, codes.FailedPrecondition)
+	if !strings.Contains(st.Message(), "k8s_app_pod_ns_uid_0") || strings.Contains(st.Message(), "child") {
+		t.Fatalf("message %q should name exactly the container using the image", st.Message())
+	}
+	for _, call := range f.callLog() {
+		if strings.HasPrefix(call, "ImageRemove") {
+			t.Fatalf("an image in use lost a name: %v", f.callLog())
+		}
+	}
+}
+
+func TestRemoveImageDockerConflict(t *testing.T) {
+	f := fakeWithImages()
+	f.errs["ImageRemove"] = fmt.Errorf("image has dependent child images: %w", cerrdefs.ErrConflict)
+	c := newTestClients(t, f)
+	_, err := c.image.RemoveImage(testContext(t), &runtimeapi.RemoveImageRequest{Image: spec(pauseID)})
+	wantCode(t, err, codes.FailedPrecondition)
+}
+
+func TestImageFsInfo(t *testing.T) {
+	root := t.TempDir()
+	layers := filepath.Join(root, "overlay2")
+	if err := os.MkdirAll(filepath.Join(layers, "l1", "diff"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(layers, "l1", "diff", "f"), make([]byte, 64*1024), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// A hard link must be counted once.
+	if err := os.Link(filepath.Join(layers, "l1", "diff", "f"), filepath.Join(layers, "l1", "link")); err != nil {
+		t.Fatal(err)
+	}
+	f := newFakeDocker()
+	f.info = system.Info{DockerRootDir: root, Driver: "overlay2"}
+	c := newTestClients(t, f)
+	got, err := c.image.ImageFsInfo(testContext(t), &runtimeapi.ImageFsInfoRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := got.GetImageFilesystems()[0]
+	if fs.GetFsId().GetMountpoint() != layers {
+		t.Errorf("mountpoint = %q, want %q", fs.GetFsId().GetMountpoint(), layers)
+	}
+	// overlay2, l1, diff, f (link counted once) = 4 inodes.
+	if fs.GetInodesUsed().GetValue() != 4 {
+		t.Errorf("inodes = %d, want 4", fs.GetInodesUsed().GetValue())
+	}
+	used := fs.GetUsedBytes().GetValue()
+	if used < 64*1024 || used > 64*1024+64*1024 {
+		t.Errorf("used bytes = %d, want 64 KiB plus directories", used)
+	}
+
+	// Within the cache TTL a second call does not walk again.
+	if err := os.WriteFile(filepath.Join(layers, "l1", "new"), make([]byte, 1<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	again, err := c.image.ImageFsInfo(testContext(t), &runtimeapi.ImageFsInfoRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.GetImageFilesystems()[0].GetUsedBytes().GetValue() != used {
+		t.Error("a call within the TTL walked the layer store again")
+	}
+	// Past the TTL it does.
+	c.svc.imageFS.last.at = time.Now().Add(-imageFSCacheTTL - time.Second)
+	later, err := c.image.ImageFsInfo(testContext(t), &runtimeapi.ImageFsInfoRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if later.GetImageFilesystems()[0].GetUsedBytes().GetValue() < used+1<<20 {
+		t.Error("a call past the TTL did not see the new file")
+	}
+}
+
+func TestImageFsInfoFallsBackToDockerAccounting(t *testing.T) {
+	f := newFakeDocker()
+	f.info = system.Info{DockerRootDir: filepath.Join(t.TempDir(), "absent"), Driver: "overlay2"}
+	f.diskUsage = types.DiskUsage{LayersSize: 12345}
+	c := newTestClients(t, f)
+	got, err := c.image.ImageFsInfo(testContext(t), &runtimeapi.ImageFsInfoRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.GetImageFilesystems()[0].GetUsedBytes().GetValue() != 12345 {
+		t.Fatalf("ImageFsInfo = %v, want Docker's layer size", got)
+	}
+}

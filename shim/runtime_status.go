@@ -1,0 +1,55 @@
+package shim
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/docker/docker/api/types/versions"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+)
+
+// Reasons in RuntimeCondition, stable strings the kubelet shows in node status.
+const (
+	reasonDockerNotReady  = "DockerDaemonNotReady"
+	reasonNetworkNotReady = "NetworkPluginNotReady"
+)
+
+// Status reports RuntimeReady from Docker's ping. Until CNI networking lands
+// pods use Docker's own networking, so the network is ready exactly when
+// Docker is. A Docker that is down is a condition, not an error: the kubelet
+// needs the reason.
+func (s *Service) Status(ctx context.Context, req *runtimeapi.StatusRequest) (*runtimeapi.StatusResponse, error) {
+	runtimeCond := &runtimeapi.RuntimeCondition{Type: runtimeapi.RuntimeReady, Status: true}
+	networkCond := &runtimeapi.RuntimeCondition{Type: runtimeapi.NetworkReady, Status: true}
+	if _, err := s.docker.Ping(ctx); err != nil {
+		runtimeCond.Status, runtimeCond.Reason = false, reasonDockerNotReady
+		runtimeCond.Message = "docker: " + err.Error()
+		networkCond.Status, networkCond.Reason = false, reasonNetworkNotReady
+		networkCond.Message = "docker networking is not available: docker is not ready"
+	}
+	resp := &runtimeapi.StatusResponse{
+		Status: &runtimeapi.RuntimeStatus{Conditions: []*runtimeapi.RuntimeCondition{runtimeCond, networkCond}},
+		RuntimeHandlers: []*runtimeapi.RuntimeHandler{{
+			Name: "",
+			Features: &runtimeapi.RuntimeHandlerFeatures{
+				// Docker makes read-only mounts recursive from API 1.44 on.
+				RecursiveReadOnlyMounts: runtimeCond.Status && versions.GreaterThanOrEqualTo(s.docker.ClientVersion(), "1.44"),
+			},
+		}},
+	}
+	if req.GetVerbose() {
+		s.mu.Lock()
+		info := map[string]any{
+			"dockerAPIVersion": s.docker.ClientVersion(),
+			"podCIDR":          s.podCIDR,
+			"podInfraImage":    s.cfg.PodInfraImage,
+		}
+		s.mu.Unlock()
+		b, err := json.Marshal(info)
+		if err != nil {
+			return nil, err
+		}
+		resp.Info = map[string]string{"info": string(b)}
+	}
+	return resp, nil
+}

@@ -1,0 +1,83 @@
+// Package shim serves the CRI v1 RuntimeService and ImageService by
+// translating each call into Docker Engine API calls. One file per RPC group,
+// named resource then verb; every error leaves through the boundary wrapper in
+// instrument.go.
+package shim
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"dockercri/translate"
+)
+
+// Config is what the daemon's flags decide.
+type Config struct {
+	// RootDirectory holds dockercri's own state (checkpoints).
+	RootDirectory string
+	// PodInfraImage is the pause image; ImageStatus reports it pinned so the
+	// kubelet's image GC never removes it.
+	PodInfraImage string
+	// ImagePullProgressDeadline cancels a pull that made no progress for
+	// this long. A pull that keeps progressing is never cut off.
+	ImagePullProgressDeadline time.Duration
+	// RuntimeRequestTimeout bounds every short Docker call.
+	RuntimeRequestTimeout time.Duration
+}
+
+// Service implements runtimeapi.RuntimeServiceServer and
+// runtimeapi.ImageServiceServer. RPCs not yet built answer Unimplemented
+// through the embedded types.
+type Service struct {
+	runtimeapi.UnimplementedRuntimeServiceServer
+	runtimeapi.UnimplementedImageServiceServer
+
+	docker Docker
+	cfg    Config
+	// pauseRef is PodInfraImage normalised, to compare with repo tags.
+	pauseRef string
+
+	ready atomic.Bool
+
+	mu      sync.Mutex
+	podCIDR string
+
+	imageFS fsUsageCache
+}
+
+var (
+	_ runtimeapi.RuntimeServiceServer = (*Service)(nil)
+	_ runtimeapi.ImageServiceServer   = (*Service)(nil)
+)
+
+// New builds the service. It does not talk to Docker: Docker may be down at
+// start, and dockercri serves (and reports it) until it comes back.
+func New(docker Docker, cfg Config) (*Service, error) {
+	pause, err := translate.PullReference(cfg.PodInfraImage)
+	if err != nil {
+		return nil, invalidArgument("--pod-infra-container-image: %v", err)
+	}
+	if cfg.ImagePullProgressDeadline <= 0 {
+		cfg.ImagePullProgressDeadline = time.Minute
+	}
+	if cfg.RuntimeRequestTimeout <= 0 {
+		cfg.RuntimeRequestTimeout = 2 * time.Minute
+	}
+	s := &Service{docker: docker, cfg: cfg, pauseRef: pause}
+	s.imageFS.ttl = imageFSCacheTTL
+	s.ready.Store(true)
+	return s, nil
+}
+
+// isPinned reports whether an image's normalised tags include the pause image.
+func (s *Service) isPinned(tags []string) bool {
+	for _, t := range tags {
+		if t == s.pauseRef {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,85 @@
+package translate
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/docker/docker/api/types/image"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+)
+
+// maxID is the largest uid or gid the kernel accepts (uid_t is 32 bits, and
+// -1 means "unchanged"). Kubernetes range-checks runAsUser against 2^31-1
+// since CVE-2024-40635; an image's USER is untrusted input and gets the same.
+const maxID = 1<<31 - 1
+
+// ImageUser splits an image config's USER ("name", "uid", "uid:gid",
+// "name:group") into what CRI reports: a numeric uid or a user name. An empty
+// USER yields neither. A numeric user out of range is an error, never a wrap
+// to root.
+func ImageUser(user string) (uid *runtimeapi.Int64Value, username string, err error) {
+	if user == "" {
+		return nil, "", nil
+	}
+	name, _, _ := strings.Cut(user, ":")
+	if name == "" {
+		return nil, "", fmt.Errorf("image user %q has an empty user part", user)
+	}
+	n, perr := strconv.ParseInt(name, 10, 64)
+	if perr != nil {
+		if isDigits(name) {
+			return nil, "", fmt.Errorf("image user %q is out of range", user)
+		}
+		return nil, name, nil
+	}
+	if n < 0 || n > maxID {
+		return nil, "", fmt.Errorf("image user %q is out of range [0, %d]", user, maxID)
+	}
+	return &runtimeapi.Int64Value{Value: n}, "", nil
+}
+
+func isDigits(s string) bool {
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// ImageFromSummary converts an entry of Docker's image list. The list carries
+// no config, so uid and username stay empty; ImageStatus fills them.
+func ImageFromSummary(s image.Summary, pinned func(tags []string) bool) *runtimeapi.Image {
+	tags := normalizeAll(s.RepoTags)
+	return &runtimeapi.Image{
+		Id:          s.ID,
+		RepoTags:    tags,
+		RepoDigests: normalizeAll(s.RepoDigests),
+		Size:        uint64(max(s.Size, 0)),
+		Pinned:      pinned != nil && pinned(tags),
+	}
+}
+
+// ImageFromInspect converts Docker's image inspect. A malformed USER does not
+// hide the image: the user is left out and the error returned alongside so the
+// caller can report it.
+func ImageFromInspect(in image.InspectResponse, pinned func(tags []string) bool) (*runtimeapi.Image, error) {
+	tags := normalizeAll(in.RepoTags)
+	img := &runtimeapi.Image{
+		Id:          in.ID,
+		RepoTags:    tags,
+		RepoDigests: normalizeAll(in.RepoDigests),
+		Size:        uint64(max(in.Size, 0)),
+		Pinned:      pinned != nil && pinned(tags),
+	}
+	if in.Config == nil {
+		return img, nil
+	}
+	uid, name, err := ImageUser(in.Config.User)
+	if err != nil {
+		return img, err
+	}
+	img.Uid, img.Username = uid, name
+	return img, nil
+}
