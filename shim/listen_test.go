@@ -1,9 +1,13 @@
 package shim
 
 import (
+	"fmt"
+	"io"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -116,5 +120,58 @@ func TestListenAddrIsFinalPath(t *testing.T) {
 	defer l.Close()
 	if got := l.Addr().String(); got != path {
 		t.Fatalf("Addr = %q, want %q", got, path)
+	}
+}
+
+// TestListenSystemdActivation runs the test binary as a child that receives a
+// listening socket the way systemd passes one (fd 3, LISTEN_FDS=1) and serves
+// it through Listen("fd://").
+func TestListenSystemdActivation(t *testing.T) {
+	if os.Getenv("DOCKERCRI_TEST_ACTIVATED") == "1" {
+		os.Setenv("LISTEN_PID", strconv.Itoa(os.Getpid()))
+		os.Setenv("LISTEN_FDS", "1")
+		l, err := Listen("fd://")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(3)
+		}
+		c, err := l.Accept()
+		if err != nil {
+			os.Exit(4)
+		}
+		c.Write([]byte("activated"))
+		c.Close()
+		os.Exit(0)
+	}
+	path := filepath.Join(t.TempDir(), "activated.sock")
+	ul, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ul.Close()
+	f, err := ul.File()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestListenSystemdActivation$")
+	cmd.Env = append(os.Environ(), "DOCKERCRI_TEST_ACTIVATED=1")
+	cmd.ExtraFiles = []*os.File{f}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	c, err := net.Dial("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(c)
+	c.Close()
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("child: %v %s", err, stderr.String())
+	}
+	if string(got) != "activated" {
+		t.Fatalf("read %q from the activated socket", got)
 	}
 }

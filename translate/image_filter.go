@@ -54,10 +54,11 @@ func (f ImageFilter) Match(img *runtimeapi.Image) bool {
 		if f.exact != "" && ref == f.exact {
 			return true
 		}
-		if f.repoName != "" {
-			if named, err := reference.ParseNormalizedNamed(ref); err == nil && named.Name() == f.repoName {
-				return true
-			}
+		// Repo tags and digests are already normalised, so the repository
+		// is everything before the tag's ":" or the digest's "@".
+		if f.repoName != "" && len(ref) > len(f.repoName) && strings.HasPrefix(ref, f.repoName) &&
+			(ref[len(f.repoName)] == ':' || ref[len(f.repoName)] == '@') {
+			return true
 		}
 	}
 	return false

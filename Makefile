@@ -1,0 +1,60 @@
+# dockercri — the two commands a newcomer needs are `make run` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := build
+
+VERSION        ?= 0.1.0-dev
+ENDPOINT       ?= unix:///run/dockercri.sock
+DOCKER_ENDPOINT ?= unix:///var/run/docker.sock
+ROOT_DIRECTORY ?= /var/lib/dockercri
+PAUSE_IMAGE    ?= registry.k8s.io/pause:3.10
+RUN_FLAGS      ?= -v 2
+GO             ?= go
+GOFLAGS_BUILD  := -trimpath -ldflags "-X main.version=$(VERSION)"
+
+.PHONY: build run test unit e2e e2e-up e2e-down vet fmt-check bench clean docker-up
+
+build: ## build bin/dockercri
+	$(GO) build $(GOFLAGS_BUILD) -o bin/dockercri ./cmd/dockercri
+
+run: build docker-up ## start dockercri against the host's Docker
+	./bin/dockercri --container-runtime-endpoint $(ENDPOINT) --docker-endpoint $(DOCKER_ENDPOINT) \
+		--root-directory $(ROOT_DIRECTORY) --pod-infra-container-image $(PAUSE_IMAGE) $(RUN_FLAGS)
+
+# docker-up installs Docker Engine from Debian if it is missing and starts it
+# if it does not answer (through systemd where there is one).
+docker-up:
+	@command -v dockerd >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io; }
+	@if ! docker -H $(DOCKER_ENDPOINT) version >/dev/null 2>&1; then \
+		if [ -d /run/systemd/system ]; then systemctl start docker; \
+		else echo "starting dockerd (log: /var/log/dockerd.log)"; nohup dockerd >/var/log/dockerd.log 2>&1 & fi; \
+		for i in $$(seq 1 60); do docker -H $(DOCKER_ENDPOINT) version >/dev/null 2>&1 && break; sleep 0.5; done; \
+	fi
+	@docker -H $(DOCKER_ENDPOINT) version --format 'Docker {{.Server.Version}} (API {{.Server.APIVersion}})'
+
+test: fmt-check vet unit e2e ## everything CI runs
+
+fmt-check:
+	@out=$$(gofmt -l cmd shim translate e2e); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+	cd e2e && $(GO) vet ./...
+
+unit:
+	$(GO) test -race -count=1 ./...
+
+e2e-up: ## start the private e2e environment (dockerd, registries, images)
+	bash e2e/env/up.sh
+
+e2e-down: ## stop it (add PURGE=1 to delete its data)
+	bash e2e/env/down.sh $(if $(PURGE),--purge)
+
+e2e: build e2e-up
+	bash e2e/env/tools.sh
+	cd e2e && DOCKERCRI_BIN=$(CURDIR)/bin/dockercri $(GO) test -count=1 -timeout 40m ./...
+
+bench: ## Go benchmarks of the translate hot paths
+	$(GO) test -run '^$$' -bench . -benchmem ./translate/
+
+clean:
+	rm -rf bin e2e/bin
