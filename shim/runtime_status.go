@@ -3,6 +3,7 @@ package shim
 import (
 	"context"
 	"encoding/json"
+	"time"
 
 	"github.com/docker/docker/api/types/versions"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
@@ -14,6 +15,11 @@ const (
 	reasonNetworkNotReady = "NetworkPluginNotReady"
 )
 
+// statusPingTimeout bounds the ping behind Status: a dockerd that takes
+// longer than this to answer a ping is not ready, and the kubelet should hear
+// so without waiting out the whole request timeout.
+const statusPingTimeout = 10 * time.Second
+
 // Status reports RuntimeReady from Docker's ping. Until CNI networking lands
 // pods use Docker's own networking, so the network is ready exactly when
 // Docker is. A Docker that is down is a condition, not an error: the kubelet
@@ -21,7 +27,9 @@ const (
 func (s *Service) Status(ctx context.Context, req *runtimeapi.StatusRequest) (*runtimeapi.StatusResponse, error) {
 	runtimeCond := &runtimeapi.RuntimeCondition{Type: runtimeapi.RuntimeReady, Status: true}
 	networkCond := &runtimeapi.RuntimeCondition{Type: runtimeapi.NetworkReady, Status: true}
-	if _, err := s.docker.Ping(ctx); err != nil {
+	pctx, cancel := context.WithTimeout(ctx, s.pingTimeout)
+	defer cancel()
+	if _, err := s.docker.Ping(pctx); err != nil {
 		runtimeCond.Status, runtimeCond.Reason = false, reasonDockerNotReady
 		runtimeCond.Message = "docker: " + err.Error()
 		networkCond.Status, networkCond.Reason = false, reasonNetworkNotReady

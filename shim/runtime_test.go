@@ -1,10 +1,13 @@
 package shim
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/docker/docker/api/types"
 	"github.com/docker/docker/api/types/system"
 	"google.golang.org/grpc/codes"
 
@@ -181,5 +184,28 @@ func TestNewRejectsBadPauseImage(t *testing.T) {
 	_, err := New(newFakeDocker(), Config{PodInfraImage: "Not A Ref"})
 	if err == nil || !strings.Contains(err.Error(), "pod-infra-container-image") {
 		t.Fatalf("New = %v, want an error naming the flag", err)
+	}
+}
+
+// hangingPing is a Docker whose ping never answers until cancelled.
+type hangingPing struct{ *fakeDocker }
+
+func (h hangingPing) Ping(ctx context.Context) (types.Ping, error) {
+	<-ctx.Done()
+	return types.Ping{}, ctx.Err()
+}
+
+func TestStatusBoundsAHungPing(t *testing.T) {
+	f := newFakeDocker()
+	c := newTestClients(t, hangingPing{f})
+	c.svc.pingTimeout = 100 * time.Millisecond
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	got, err := c.runtime.Status(ctx, &runtimeapi.StatusRequest{})
+	if err != nil {
+		t.Fatalf("Status with a hung Docker: %v", err)
+	}
+	if cond := got.GetStatus().GetConditions()[0]; cond.GetStatus() || cond.GetReason() != reasonDockerNotReady {
+		t.Fatalf("RuntimeReady = %v, want not ready", cond)
 	}
 }

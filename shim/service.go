@@ -41,6 +41,8 @@ type Service struct {
 	pauseRef string
 
 	ready atomic.Bool
+	// pingTimeout bounds Status's ping (statusPingTimeout; shorter in tests).
+	pingTimeout time.Duration
 
 	mu      sync.Mutex
 	podCIDR string
@@ -68,6 +70,7 @@ func New(docker Docker, cfg Config) (*Service, error) {
 	}
 	s := &Service{docker: docker, cfg: cfg, pauseRef: pause}
 	s.imageFS.ttl = imageFSCacheTTL
+	s.pingTimeout = statusPingTimeout
 	s.ready.Store(true)
 	return s, nil
 }
