@@ -31,8 +31,19 @@ func TestVersionDockerDown(t *testing.T) {
 	f := newFakeDocker()
 	f.down = realConnectionError(t)
 	c := newTestClients(t, f)
-	_, err := c.runtime.Version(testContext(t), &runtimeapi.VersionRequest{})
-	wantCode(t, err, codes.Unavailable)
+	ctx := testContext(t)
+	_, err := c.runtime.Version(ctx, &runtimeapi.VersionRequest{})
+	wantCode(t, err, codes.Unavailable) // never seen Docker: nothing to report
+
+	f.down = nil
+	if _, err := c.runtime.Version(ctx, &runtimeapi.VersionRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	f.down = realConnectionError(t)
+	got, err := c.runtime.Version(ctx, &runtimeapi.VersionRequest{})
+	if err != nil || got.GetRuntimeVersion() != "20.10.24+dfsg1" {
+		t.Fatalf("Version with Docker down after it was seen = %v, %v; want the last known version", got, err)
+	}
 }
 
 func TestStatus(t *testing.T) {

@@ -15,16 +15,31 @@ const (
 	runtimeName = "docker"
 )
 
-// Version reports Docker's version and API version as the runtime's.
+// Version reports Docker's version and API version as the runtime's. crictl
+// and the kubelet call Version before anything else, so while Docker is down
+// it answers with the version Docker last reported: `crictl info` must still
+// be able to show why the runtime is not ready. Before Docker has ever
+// answered it fails Unavailable.
 func (s *Service) Version(ctx context.Context, _ *runtimeapi.VersionRequest) (*runtimeapi.VersionResponse, error) {
 	v, err := s.docker.ServerVersion(ctx)
 	if err != nil {
+		if last := s.lastVersion.Load(); last != nil {
+			return last.resp(), nil
+		}
 		return nil, fmt.Errorf("docker version: %w", err)
 	}
+	known := &dockerVersion{version: v.Version, api: v.APIVersion}
+	s.lastVersion.Store(known)
+	return known.resp(), nil
+}
+
+type dockerVersion struct{ version, api string }
+
+func (d *dockerVersion) resp() *runtimeapi.VersionResponse {
 	return &runtimeapi.VersionResponse{
 		Version:           kubeAPIVersion,
 		RuntimeName:       runtimeName,
-		RuntimeVersion:    v.Version,
-		RuntimeApiVersion: v.APIVersion,
-	}, nil
+		RuntimeVersion:    d.version,
+		RuntimeApiVersion: d.api,
+	}
 }

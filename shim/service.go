@@ -41,6 +41,8 @@ type Service struct {
 	pauseRef string
 
 	ready atomic.Bool
+	// lastVersion is the Docker version last seen, served while Docker is down.
+	lastVersion atomic.Pointer[dockerVersion]
 	// pingTimeout bounds Status's ping (statusPingTimeout; shorter in tests).
 	pingTimeout time.Duration
 

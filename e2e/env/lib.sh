@@ -1,0 +1,254 @@
+# shellcheck shell=bash disable=SC2034 # constants are used by the scripts sourcing this file
+# Constants and helpers shared by the e2e environment scripts (sourced, not run).
+#
+# Everything the environment owns lives under E2E_DATA (persistent: images,
+# registry storage, build cache) and E2E_RUN (sockets, pids, logs), so that a
+# Docker already installed on the machine is never touched.
+
+E2E_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+E2E_DATA=/var/lib/dockercri-e2e
+E2E_RUN=/run/dockercri-e2e
+E2E_ENV_FILE=$E2E_RUN/env
+
+# Private containerd (dockerd must never attach to /run/containerd/containerd.sock).
+CONTAINERD_ROOT=$E2E_DATA/containerd
+CONTAINERD_STATE=$E2E_RUN/containerd
+CONTAINERD_SOCK=$CONTAINERD_STATE/containerd.sock
+CONTAINERD_CONFIG=$E2E_DATA/containerd.toml
+CONTAINERD_PIDFILE=$E2E_RUN/containerd.pid
+CONTAINERD_LOG=$E2E_RUN/containerd.log
+
+# Private dockerd.
+DOCKER_DATA_ROOT=$E2E_DATA/docker
+DOCKER_EXEC_ROOT=$E2E_RUN/docker
+DOCKER_SOCK=$E2E_RUN/docker.sock
+DOCKER_PIDFILE=$E2E_RUN/dockerd.pid
+DOCKER_LOG=$E2E_RUN/dockerd.log
+DOCKER_DAEMON_JSON=$E2E_DATA/daemon.json
+DOCKER_KEY=$E2E_DATA/key.json
+E2E_CGROUP_PARENT=/dockercri-e2e
+E2E_BRIDGE=dcri0
+E2E_BRIDGE_CIDR=172.29.213.1/24
+
+# Registries on loopback (127.0.0.0/8 is an insecure registry by default, so
+# dockerd talks plain HTTP to them, basic auth included).
+REGISTRY=127.0.0.1:5000
+AUTH_REGISTRY=127.0.0.1:5001
+AUTH_USER=dcri
+AUTH_PASS=dcri-pass
+REGISTRY_DIR=$E2E_DATA/registry # <dir>/{open,auth}/ storage, <dir>/{open,auth}.yml
+HTPASSWD_FILE=$E2E_DATA/registry/htpasswd
+
+PAUSE_IMAGE=$REGISTRY/pause:3.10
+TEST_IMAGES=(busybox busybox-uid busybox-user busybox-uidgid busybox-label)
+TEST_TAG=1.36
+BUILD_DIR=$E2E_DATA/build
+CNI_BIN_DIR=/usr/lib/cni
+
+# The docker CLI of the scripts only ever talks to the private daemon, with a
+# config dir of its own, so `docker login` never touches ~/.docker. Debian's
+# CLI is used (not whatever else is first on PATH) so every machine runs the same one.
+DOCKER_CLI=/usr/bin/docker
+docker() { "$DOCKER_CLI" "$@"; }
+export DOCKER_HOST=unix://$DOCKER_SOCK
+export DOCKER_CONFIG=$E2E_DATA/docker-config
+export DOCKER_BUILDKIT=0
+unset DOCKER_CONTEXT DOCKER_TLS_VERIFY DOCKER_CERT_PATH
+
+# quiet CMD...: runs CMD with its output kept back unless it fails.
+quiet() {
+	local out rc=0
+	out=$("$@" 2>&1) || rc=$?
+	if ((rc != 0)); then
+		printf '%s\n' "$out" >&2
+		log "failed ($rc): $*"
+	fi
+	return "$rc"
+}
+
+log() { printf '[e2e-env %s] %s\n' "$(date +%T)" "$*" >&2; }
+die() {
+	log "ERROR: $*"
+	exit 1
+}
+
+# has_arg PID ARG...: the process's argv holds ARG (several: consecutively)
+# as whole arguments; a shell whose command text merely mentions them does not.
+has_arg() {
+	local pid=$1 i j argv=()
+	shift
+	mapfile -d '' -t argv 2>/dev/null <"/proc/$pid/cmdline" || return 1
+	for ((i = 0; i + $# <= ${#argv[@]}; i++)); do
+		for ((j = 0; j < $#; j++)); do
+			local want=$((j + 1))
+			[[ ${argv[i + j]} == "${!want}" ]] || continue 2
+		done
+		return 0
+	done
+	return 1
+}
+
+# pid_of PIDFILE ARG: prints the pid recorded in PIDFILE if that process is
+# alive and has ARG among its arguments (guards against pid reuse and against
+# ever signalling a process that is not ours).
+pid_of() {
+	local pidfile=$1 marker=$2 pid
+	[[ -r $pidfile ]] || return 1
+	pid=$(<"$pidfile")
+	[[ $pid =~ ^[0-9]+$ ]] || return 1
+	has_arg "$pid" "$marker" || return 1
+	echo "$pid"
+}
+
+# spawn PIDFILE LOG CMD...: starts CMD detached (own session, no inherited
+# stdio, so callers capturing output do not hang) and records its pid.
+spawn() {
+	local pidfile=$1 logfile=$2
+	shift 2
+	setsid "$@" </dev/null >>"$logfile" 2>&1 &
+	echo $! >"$pidfile"
+}
+
+# stop_pid PIDFILE MARKER NAME [TIMEOUT]: SIGTERM, wait, then SIGKILL.
+stop_pid() {
+	local pidfile=$1 marker=$2 name=$3 timeout=${4:-30} pid i
+	if ! pid=$(pid_of "$pidfile" "$marker"); then
+		rm -f "$pidfile"
+		return 0
+	fi
+	log "stopping $name (pid $pid)"
+	kill -TERM "$pid" 2>/dev/null || true
+	for ((i = 0; i < timeout * 10; i++)); do
+		[[ -d /proc/$pid ]] || break
+		sleep 0.1
+	done
+	if [[ -d /proc/$pid ]]; then
+		log "$name did not stop in ${timeout}s: SIGKILL"
+		kill -KILL "$pid" 2>/dev/null || true
+		for ((i = 0; i < 50; i++)); do
+			[[ -d /proc/$pid ]] || break
+			sleep 0.1
+		done
+	fi
+	rm -f "$pidfile"
+}
+
+# wait_for SECONDS DESCRIPTION CMD...: retries CMD every 0.2 s.
+wait_for() {
+	local secs=$1 i # $2 only documents the call
+	shift 2
+	for ((i = 0; i < secs * 5; i++)); do
+		if "$@" >/dev/null 2>&1; then
+			return 0
+		fi
+		sleep 0.2
+	done
+	return 1
+}
+
+docker_answers() { docker version >/dev/null 2>&1; }
+containerd_answers() { ctr --address "$CONTAINERD_SOCK" version >/dev/null 2>&1; }
+
+containerd_running() { pid_of "$CONTAINERD_PIDFILE" "$CONTAINERD_CONFIG" >/dev/null; }
+dockerd_running() { pid_of "$DOCKER_PIDFILE" "unix://$DOCKER_SOCK" >/dev/null; }
+
+ensure_bridge() {
+	if ! ip link show "$E2E_BRIDGE" >/dev/null 2>&1; then
+		log "creating bridge $E2E_BRIDGE ($E2E_BRIDGE_CIDR)"
+		ip link add "$E2E_BRIDGE" type bridge
+	fi
+	if ! ip -4 addr show dev "$E2E_BRIDGE" | grep -qF "inet $E2E_BRIDGE_CIDR"; then
+		ip addr add "$E2E_BRIDGE_CIDR" dev "$E2E_BRIDGE"
+	fi
+	ip link set "$E2E_BRIDGE" up
+}
+
+write_containerd_config() {
+	mkdir -p "$CONTAINERD_ROOT" "$CONTAINERD_STATE" "$E2E_DATA/containerd-opt"
+	cat >"$CONTAINERD_CONFIG.tmp" <<EOF
+# Private containerd of the dockercri e2e environment (written by e2e/env/up.sh).
+version = 2
+root = "$CONTAINERD_ROOT"
+state = "$CONTAINERD_STATE"
+oom_score = 0
+# dockerd needs none of the CRI plugin; disabling it keeps this containerd inert.
+disabled_plugins = ["io.containerd.grpc.v1.cri"]
+
+[grpc]
+  address = "$CONTAINERD_SOCK"
+
+[ttrpc]
+  address = "$CONTAINERD_SOCK.ttrpc"
+
+[debug]
+  address = "$CONTAINERD_STATE/debug.sock"
+
+[plugins]
+  [plugins."io.containerd.internal.v1.opt"]
+    path = "$E2E_DATA/containerd-opt"
+EOF
+	mv "$CONTAINERD_CONFIG.tmp" "$CONTAINERD_CONFIG"
+}
+
+start_containerd() {
+	if containerd_running && containerd_answers; then
+		return 0
+	fi
+	if containerd_running; then
+		# Alive but not answering: give it a moment, it may be starting.
+		wait_for 15 containerd containerd_answers && return 0
+		stop_pid "$CONTAINERD_PIDFILE" "$CONTAINERD_CONFIG" containerd
+	fi
+	write_containerd_config
+	log "starting containerd (log: $CONTAINERD_LOG)"
+	rm -f "$CONTAINERD_SOCK" "$CONTAINERD_SOCK.ttrpc"
+	spawn "$CONTAINERD_PIDFILE" "$CONTAINERD_LOG" containerd --config "$CONTAINERD_CONFIG"
+	wait_for 30 containerd containerd_answers ||
+		{ tail -n 30 "$CONTAINERD_LOG" >&2; die "containerd did not answer on $CONTAINERD_SOCK"; }
+}
+
+start_dockerd() {
+	mkdir -p "$DOCKER_DATA_ROOT" "$DOCKER_EXEC_ROOT" "$DOCKER_CONFIG"
+	# A running dockerd reconnects by itself to a containerd started again.
+	start_containerd
+	ensure_bridge
+	if dockerd_running; then
+		wait_for 60 dockerd docker_answers && return 0
+		die "dockerd (pid $(<"$DOCKER_PIDFILE")) runs but does not answer on $DOCKER_SOCK; see $DOCKER_LOG or run down.sh"
+	fi
+	# A config file of our own, so that /etc/docker/daemon.json of a system
+	# Docker does not leak in; it only moves the daemon's identity key out of
+	# /etc/docker (a config-file-only option in 20.10).
+	printf '{\n  "deprecated-key-path": "%s"\n}\n' "$DOCKER_KEY" >"$DOCKER_DAEMON_JSON"
+	log "starting dockerd (log: $DOCKER_LOG)"
+	rm -f "$DOCKER_SOCK"
+	# dockerd writes --pidfile itself (and refuses one naming a live process),
+	# so spawn records the pid elsewhere, only to notice an early death.
+	spawn "$E2E_RUN/dockerd.spawn.pid" "$DOCKER_LOG" dockerd \
+		-H "unix://$DOCKER_SOCK" \
+		--config-file "$DOCKER_DAEMON_JSON" \
+		--data-root "$DOCKER_DATA_ROOT" \
+		--exec-root "$DOCKER_EXEC_ROOT" \
+		--pidfile "$DOCKER_PIDFILE" \
+		--containerd "$CONTAINERD_SOCK" \
+		--bridge "$E2E_BRIDGE" \
+		--iptables=false --ip6tables=false --ip-forward=false --ip-masq=false \
+		--cgroup-parent "$E2E_CGROUP_PARENT" \
+		--exec-opt native.cgroupdriver=cgroupfs \
+		--oom-score-adjust 0
+	local pid i
+	pid=$(<"$E2E_RUN/dockerd.spawn.pid")
+	rm -f "$E2E_RUN/dockerd.spawn.pid"
+	for ((i = 0; i < 300; i++)); do
+		docker_answers && return 0
+		[[ -d /proc/$pid ]] || break
+		sleep 0.2
+	done
+	tail -n 30 "$DOCKER_LOG" >&2
+	die "dockerd did not answer on $DOCKER_SOCK (log: $DOCKER_LOG)"
+}
+
+stop_dockerd() {
+	stop_pid "$DOCKER_PIDFILE" "unix://$DOCKER_SOCK" dockerd 40
+	rm -f "$DOCKER_SOCK"
+}

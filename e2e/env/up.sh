@@ -1,0 +1,309 @@
+#!/usr/bin/env bash
+# Brings up dockercri's end-to-end environment, as root:
+#   - a private containerd + dockerd (own data root, exec root, socket, pidfile,
+#     bridge dcri0, cgroup parent /dockercri-e2e, no iptables), which never
+#     touches a Docker already on the machine;
+#   - two local registries: 127.0.0.1:5000 (open) and 127.0.0.1:5001 (htpasswd);
+#   - the pause image and busybox test images, pushed to the registries and
+#     removed from the daemon so that tests exercise real pulls;
+#   - /run/dockercri-e2e/env, the KEY=value file the Go tests read.
+# Idempotent: a second run only checks what already exists and runs.
+set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+[[ $EUID -eq 0 ]] || die "run as root"
+start_time=$SECONDS
+
+# --- packages ---------------------------------------------------------------
+# busybox-static Provides (and Conflicts with) Debian's dynamic busybox: only
+# the static one can go into a FROM scratch image, so it is the one we want.
+ensure_packages() {
+	local want=(docker.io docker-registry containernetworking-plugins busybox-static socat apache2-utils iptables)
+	local missing=() p
+	for p in "${want[@]}"; do
+		dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+	done
+	((${#missing[@]} == 0)) && return 0
+	log "installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	# The package's units may start a system dockerd/containerd where systemd
+	# runs; that daemon is left alone, ours is separate.
+}
+
+# --- registries -------------------------------------------------------------
+registry_config() { # name
+	echo "$REGISTRY_DIR/$1.yml"
+}
+
+write_registry_config() { # name addr auth(0|1)
+	local name=$1 addr=$2 auth=$3 cfg
+	cfg=$(registry_config "$name")
+	mkdir -p "$REGISTRY_DIR/$name"
+	{
+		cat <<EOF
+# dockercri e2e registry "$name" (written by e2e/env/up.sh)
+version: 0.1
+log:
+  level: info
+  fields:
+    service: dockercri-e2e-registry-$name
+storage:
+  filesystem:
+    rootdirectory: $REGISTRY_DIR/$name
+  delete:
+    enabled: true
+  cache:
+    blobdescriptor: inmemory
+http:
+  addr: $addr
+  secret: dockercri-e2e-$name
+  headers:
+    X-Content-Type-Options: [nosniff]
+EOF
+		if ((auth)); then
+			cat <<EOF
+auth:
+  htpasswd:
+    realm: dockercri-e2e
+    path: $HTPASSWD_FILE
+EOF
+		fi
+	} >"$cfg.tmp"
+	if ! cmp -s "$cfg.tmp" "$cfg"; then
+		mv "$cfg.tmp" "$cfg"
+		echo changed
+		return 0
+	fi
+	rm -f "$cfg.tmp"
+}
+
+registry_answers() { # addr: /v2/ answers 200 (open) or 401 (auth)
+	local code
+	code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://$1/v2/") || return 1
+	[[ $code == 200 || $code == 401 ]]
+}
+
+start_registry() { # name addr auth
+	local name=$1 addr=$2 auth=$3 cfg pidfile
+	cfg=$(registry_config "$name")
+	pidfile=$E2E_RUN/registry-$name.pid
+	if [[ -n $(write_registry_config "$name" "$addr" "$auth") ]]; then
+		stop_pid "$pidfile" "$cfg" "registry $name (config changed)" 10
+	fi
+	if pid_of "$pidfile" "$cfg" >/dev/null && registry_answers "$addr"; then
+		return 0
+	fi
+	stop_pid "$pidfile" "$cfg" "registry $name" 10
+	if registry_answers "$addr"; then
+		die "something else already serves $addr; stop it or run e2e/env/down.sh"
+	fi
+	log "starting registry $name on $addr (log: $E2E_RUN/registry-$name.log)"
+	spawn "$pidfile" "$E2E_RUN/registry-$name.log" docker-registry serve "$cfg"
+	wait_for 20 "registry $name" registry_answers "$addr" ||
+		{ tail -n 20 "$E2E_RUN/registry-$name.log" >&2; die "registry $name did not answer on $addr"; }
+}
+
+ensure_htpasswd() {
+	mkdir -p "$REGISTRY_DIR"
+	if [[ -f $HTPASSWD_FILE ]] && htpasswd -vb "$HTPASSWD_FILE" "$AUTH_USER" "$AUTH_PASS" >/dev/null 2>&1; then
+		return 0
+	fi
+	# bcrypt: the only hash docker-registry's htpasswd backend accepts.
+	htpasswd -Bbc "$HTPASSWD_FILE" "$AUTH_USER" "$AUTH_PASS" 2>/dev/null
+}
+
+# --- images -----------------------------------------------------------------
+# registry_has REGISTRY NAME TAG: the registry serves a v2 manifest for it.
+registry_has() {
+	local reg=$1 name=$2 tag=$3 auth=()
+	[[ $reg == "$AUTH_REGISTRY" ]] && auth=(-u "$AUTH_USER:$AUTH_PASS")
+	local code
+	code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "${auth[@]}" \
+		-H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
+		-H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+		"http://$reg/v2/$name/manifests/$tag") || return 1
+	[[ $code == 200 ]]
+}
+
+# up_to_date NAME TAG HASH REGISTRIES...: the recorded input hash matches and
+# every registry has the tag, so building and pushing can be skipped.
+up_to_date() {
+	local name=$1 tag=$2 hash=$3 reg
+	shift 3
+	[[ -f $BUILD_DIR/$name.hash && $(<"$BUILD_DIR/$name.hash") == "$hash" ]] || return 1
+	for reg in "$@"; do
+		registry_has "$reg" "$name" "$tag" || return 1
+	done
+}
+
+# push_and_forget LOCAL_TAG NAME TAG HASH REGISTRIES...: tags, pushes, records
+# the hash, then removes every local tag so that tests really pull.
+push_and_forget() {
+	local local_tag=$1 name=$2 tag=$3 hash=$4 reg
+	shift 4
+	for reg in "$@"; do
+		docker tag "$local_tag" "$reg/$name:$tag"
+		quiet docker push "$reg/$name:$tag"
+	done
+	echo "$hash" >"$BUILD_DIR/$name.hash"
+	for reg in "$@"; do
+		docker rmi "$reg/$name:$tag" >/dev/null
+	done
+}
+
+# A login of our own DOCKER_CONFIG, dropped as soon as the pushes are done.
+auth_login() {
+	quiet docker login -u "$AUTH_USER" --password-stdin "$AUTH_REGISTRY" <<<"$AUTH_PASS"
+}
+auth_logout() { docker logout "$AUTH_REGISTRY" >/dev/null 2>&1 || true; }
+
+build_pause() {
+	local hash ctx=$BUILD_DIR/pause
+	# Inputs: the program's sources, the Go toolchain and the Dockerfile below.
+	hash=$({
+		cat "$E2E_REPO"/cmd/pause/*.go
+		go version
+		declare -f build_pause
+	} | sha256sum | cut -d' ' -f1)
+	if up_to_date pause 3.10 "$hash" "$REGISTRY"; then
+		log "pause image up to date ($PAUSE_IMAGE)"
+		return 0
+	fi
+	log "building $PAUSE_IMAGE"
+	rm -rf "$ctx" && mkdir -p "$ctx"
+	(cd "$E2E_REPO" && CGO_ENABLED=0 go build -buildvcs=false -trimpath -ldflags '-s -w' -o "$ctx/pause" ./cmd/pause)
+	cat >"$ctx/Dockerfile" <<'EOF'
+FROM scratch
+COPY pause /pause
+ENTRYPOINT ["/pause"]
+EOF
+	quiet docker build -t dockercri-e2e/pause:build "$ctx"
+	push_and_forget dockercri-e2e/pause:build pause 3.10 "$hash" "$REGISTRY"
+	docker rmi dockercri-e2e/pause:build >/dev/null
+}
+
+# The busybox images: one rootfs (static busybox + a symlink per applet) and
+# small Dockerfiles on top of it.
+busybox_dockerfile() { # name
+	case $1 in
+	busybox) printf 'FROM scratch\nADD rootfs.tar /\nENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\nCMD ["sh"]\n' ;;
+	busybox-uid) printf 'FROM dockercri-e2e/busybox:build\nUSER 1002\n' ;;
+	busybox-user) printf 'FROM dockercri-e2e/busybox:build\nCOPY passwd /etc/passwd\nCOPY group /etc/group\nUSER www-data\n' ;;
+	busybox-uidgid) printf 'FROM dockercri-e2e/busybox:build\nUSER 1003:1003\n' ;;
+	# Labels that imitate the shim's own keys: they must not confuse it.
+	busybox-label) printf 'FROM dockercri-e2e/busybox:build\nLABEL io.kubernetes.pod.name=evil\nLABEL annotation.evil=1\n' ;;
+	*) die "unknown image $1" ;;
+	esac
+}
+
+BASE_PASSWD='root:x:0:0:root:/root:/bin/sh
+nobody:x:65534:65534:nobody:/nonexistent:/bin/false
+'
+BASE_GROUP='root:x:0:
+nogroup:x:65534:
+'
+USER_PASSWD="${BASE_PASSWD}www-data:x:33:33:www-data:/var/www:/bin/false
+"
+USER_GROUP="${BASE_GROUP}www-data:x:33:
+"
+
+make_rootfs() { # dir: writes dir/rootfs.tar
+	local dir=$1 root=$1/rootfs applet
+	rm -rf "$root" && mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,etc,tmp,root,proc,sys,dev}
+	chmod 1777 "$root/tmp"
+	chmod 700 "$root/root"
+	cp /bin/busybox "$root/bin/busybox"
+	while read -r applet; do
+		[[ $applet == */* && $applet != bin/busybox ]] || continue
+		ln -sf /bin/busybox "$root/$applet"
+	done < <(/bin/busybox --list-full)
+	printf '%s' "$BASE_PASSWD" >"$root/etc/passwd"
+	printf '%s' "$BASE_GROUP" >"$root/etc/group"
+	tar -C "$root" --numeric-owner --owner=0 --group=0 --mtime=@0 --sort=name -cf "$dir/rootfs.tar" .
+	rm -rf "$root"
+}
+
+build_busybox_images() {
+	local hash name regs=("$REGISTRY" "$AUTH_REGISTRY") todo=() ctx
+	hash=$({
+		sha256sum /bin/busybox
+		printf '%s' "$BASE_PASSWD$BASE_GROUP$USER_PASSWD$USER_GROUP"
+		declare -f make_rootfs busybox_dockerfile
+	} | sha256sum | cut -d' ' -f1)
+	for name in "${TEST_IMAGES[@]}"; do
+		if up_to_date "$name" "$TEST_TAG" "$hash" "${regs[@]}"; then
+			continue
+		fi
+		todo+=("$name")
+	done
+	if ((${#todo[@]} == 0)); then
+		log "busybox test images up to date"
+		return 0
+	fi
+	log "building ${todo[*]}"
+	ctx=$BUILD_DIR/busybox
+	rm -rf "$ctx" && mkdir -p "$ctx"
+	make_rootfs "$ctx"
+	printf '%s' "$USER_PASSWD" >"$ctx/passwd"
+	printf '%s' "$USER_GROUP" >"$ctx/group"
+	# The base is always built: the others start FROM it.
+	busybox_dockerfile busybox >"$ctx/Dockerfile.busybox"
+	quiet docker build -t dockercri-e2e/busybox:build -f "$ctx/Dockerfile.busybox" "$ctx"
+	auth_login
+	trap auth_logout EXIT
+	for name in "${todo[@]}"; do
+		if [[ $name != busybox ]]; then
+			busybox_dockerfile "$name" >"$ctx/Dockerfile.$name"
+			quiet docker build -t "dockercri-e2e/$name:build" -f "$ctx/Dockerfile.$name" "$ctx"
+		fi
+		push_and_forget "dockercri-e2e/$name:build" "$name" "$TEST_TAG" "$hash" "${regs[@]}"
+	done
+	auth_logout
+	trap - EXIT
+	for name in "${todo[@]}"; do
+		[[ $name == busybox ]] || docker rmi "dockercri-e2e/$name:build" >/dev/null
+	done
+	docker rmi dockercri-e2e/busybox:build >/dev/null
+	rm -rf "$ctx"
+}
+
+write_env_file() {
+	cat >"$E2E_ENV_FILE.tmp" <<EOF
+# dockercri e2e environment (written by e2e/env/up.sh; read by e2e/framework)
+DOCKER_HOST=$DOCKER_HOST
+DOCKER_CONFIG=$DOCKER_CONFIG
+DOCKER_CLI=$DOCKER_CLI
+REGISTRY=$REGISTRY
+AUTH_REGISTRY=$AUTH_REGISTRY
+AUTH_USER=$AUTH_USER
+AUTH_PASS=$AUTH_PASS
+PAUSE_IMAGE=$PAUSE_IMAGE
+CNI_BIN_DIR=$CNI_BIN_DIR
+DATA_ROOT=$DOCKER_DATA_ROOT
+E2E_DATA=$E2E_DATA
+E2E_RUN=$E2E_RUN
+CGROUP_PARENT=$E2E_CGROUP_PARENT
+BRIDGE=$E2E_BRIDGE
+EOF
+	mv "$E2E_ENV_FILE.tmp" "$E2E_ENV_FILE"
+}
+
+main() {
+	ensure_packages
+	command -v go >/dev/null || export PATH=$PATH:/usr/local/go/bin
+	mkdir -p "$E2E_DATA" "$E2E_RUN" "$BUILD_DIR" "$DOCKER_CONFIG"
+	chmod 700 "$E2E_DATA" "$DOCKER_CONFIG"
+	start_dockerd
+	ensure_htpasswd
+	start_registry open "$REGISTRY" 0
+	start_registry auth "$AUTH_REGISTRY" 1
+	build_pause
+	build_busybox_images
+	write_env_file
+	log "up in $((SECONDS - start_time))s: $(docker version --format 'dockerd {{.Server.Version}} (API {{.Server.APIVersion}})'), storage driver $(docker info --format '{{.Driver}}'); env in $E2E_ENV_FILE"
+}
+
+main "$@"
