@@ -3,13 +3,14 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := build
 
 VERSION        ?= 0.1.0-dev
+COMMIT         ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)$(shell git diff --quiet HEAD 2>/dev/null || echo -dirty)
 ENDPOINT       ?= unix:///run/dockercri.sock
 DOCKER_ENDPOINT ?= unix:///var/run/docker.sock
 ROOT_DIRECTORY ?= /var/lib/dockercri
 PAUSE_IMAGE    ?= registry.k8s.io/pause:3.10
 RUN_FLAGS      ?= -v 2
 GO             ?= go
-GOFLAGS_BUILD  := -trimpath -ldflags "-X main.version=$(VERSION)"
+GOFLAGS_BUILD  := -trimpath -ldflags "-X main.version=$(VERSION) -X main.buildCommit=$(COMMIT)"
 
 .PHONY: build run test unit e2e e2e-up e2e-down vet fmt-check bench clean docker-up
 

@@ -21,8 +21,12 @@ import (
 	"dockercri/shim"
 )
 
-// version is set at build time with -ldflags "-X main.version=…".
-var version = "0.1.0-dev"
+// version and buildCommit are set at build time with
+// -ldflags "-X main.version=… -X main.buildCommit=…" (the Makefile does).
+var (
+	version     = "0.1.0-dev"
+	buildCommit = ""
+)
 
 // stopGrace is how long in-flight calls get to finish on SIGTERM.
 const stopGrace = 10 * time.Second
@@ -111,8 +115,12 @@ func gracefulStop(srv *grpc.Server) {
 	}
 }
 
-// commit is the VCS revision the Go toolchain stamped into the binary.
+// commit is the revision the Makefile stamped in, else the one the Go
+// toolchain recorded (absent with -buildvcs=false).
 func commit() string {
+	if buildCommit != "" {
+		return buildCommit
+	}
 	info, ok := debug.ReadBuildInfo()
 	if !ok {
 		return "unknown"
