@@ -41,7 +41,8 @@ func toStatus(err error) error {
 		return err
 	}
 	switch {
-	case errors.Is(err, translate.ErrInvalidReference), errors.Is(err, translate.ErrInvalidAuth):
+	case errors.Is(err, translate.ErrInvalidReference), errors.Is(err, translate.ErrInvalidAuth),
+		errors.Is(err, translate.ErrInvalidConfig), errors.Is(err, translate.ErrUnsupported):
 		return status.Error(codes.InvalidArgument, err.Error())
 	case client.IsErrConnectionFailed(err), errors.Is(err, errDockerUnavailable):
 		return status.Error(codes.Unavailable, err.Error())
