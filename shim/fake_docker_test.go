@@ -2,16 +2,20 @@ package shim
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"strings"
 	"sync"
+	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/distribution/reference"
 	"github.com/docker/docker/api/types"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/api/types/system"
 	"github.com/docker/docker/client"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
@@ -32,7 +36,7 @@ type fakeDocker struct {
 	diskUsage  types.DiskUsage
 
 	images     []*fakeImage
-	containers []container.Summary
+	containers []*fakeContainer
 	// registry maps a normalised reference to the image a pull of it yields.
 	registry map[string]*fakeImage
 	// pullStream, when set, produces the progress stream of a pull.
@@ -46,6 +50,22 @@ type fakeImage struct {
 	digests []string
 	size    int64
 	user    string
+	labels  map[string]string // merged under a container's own labels, like Docker
+}
+
+// fakeContainer is a container as the fake daemon keeps it.
+type fakeContainer struct {
+	id, name   string
+	config     *container.Config
+	hostConfig *container.HostConfig
+	imageID    string
+	state      string // created, running, exited
+	exitCode   int
+	oomKilled  bool
+	created    time.Time
+	started    time.Time
+	finished   time.Time
+	logs       string // the body ContainerLogs returns
 }
 
 var _ Docker = (*fakeDocker)(nil)
@@ -235,11 +255,231 @@ func without(list []string, s string) []string {
 	return out
 }
 
+func newID() string {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return hex.EncodeToString(b)
+}
+
+// findContainer resolves an ID, a unique ID prefix or a name, like Docker.
+func (f *fakeDocker) findContainer(ref string) *fakeContainer {
+	name := strings.TrimPrefix(ref, "/")
+	var byPrefix []*fakeContainer
+	for _, c := range f.containers {
+		if c.id == ref || c.name == name {
+			return c
+		}
+		if ref != "" && strings.HasPrefix(c.id, ref) {
+			byPrefix = append(byPrefix, c)
+		}
+	}
+	if len(byPrefix) == 1 {
+		return byPrefix[0]
+	}
+	return nil
+}
+
+func noSuchContainer(ref string) error {
+	return fmt.Errorf("No such container: %s: %w", ref, cerrdefs.ErrNotFound)
+}
+
+func (f *fakeDocker) ContainerCreate(_ context.Context, cfg *container.Config, hc *container.HostConfig,
+	_ *network.NetworkingConfig, _ *ocispec.Platform, name string) (container.CreateResponse, error) {
+	if err := f.record("ContainerCreate", name); err != nil {
+		return container.CreateResponse{}, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if existing := f.findContainer(name); existing != nil && name != "" {
+		return container.CreateResponse{}, fmt.Errorf("Conflict. The container name \"/%s\" is already in use by container \"%s\": %w",
+			name, existing.id, cerrdefs.ErrConflict)
+	}
+	img, _ := f.find(cfg.Image)
+	if img == nil {
+		return container.CreateResponse{}, fmt.Errorf("No such image: %s: %w", cfg.Image, cerrdefs.ErrNotFound)
+	}
+	merged := map[string]string{}
+	for k, v := range img.labels {
+		merged[k] = v
+	}
+	for k, v := range cfg.Labels {
+		merged[k] = v
+	}
+	copied := *cfg
+	copied.Labels = merged
+	hcCopy := container.HostConfig{}
+	if hc != nil {
+		hcCopy = *hc
+	}
+	c := &fakeContainer{id: newID(), name: name, config: &copied, hostConfig: &hcCopy, imageID: img.id,
+		state: "created", created: time.Now()}
+	f.containers = append(f.containers, c)
+	return container.CreateResponse{ID: c.id}, nil
+}
+
+func (f *fakeDocker) ContainerStart(_ context.Context, id string, _ container.StartOptions) error {
+	if err := f.record("ContainerStart", id); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c := f.findContainer(id)
+	if c == nil {
+		return noSuchContainer(id)
+	}
+	c.state, c.started = "running", time.Now()
+	return nil
+}
+
+func (f *fakeDocker) ContainerStop(_ context.Context, id string, _ container.StopOptions) error {
+	if err := f.record("ContainerStop", id); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c := f.findContainer(id)
+	if c == nil {
+		return noSuchContainer(id)
+	}
+	if c.state == "running" {
+		c.state, c.exitCode, c.finished = "exited", 137, time.Now()
+	}
+	return nil
+}
+
+func (f *fakeDocker) ContainerRemove(_ context.Context, id string, opts container.RemoveOptions) error {
+	if err := f.record("ContainerRemove", id); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c := f.findContainer(id)
+	if c == nil {
+		return noSuchContainer(id)
+	}
+	if c.state == "running" && !opts.Force {
+		return fmt.Errorf("You cannot remove a running container %s: %w", c.id, cerrdefs.ErrConflict)
+	}
+	for i, x := range f.containers {
+		if x == c {
+			f.containers = append(f.containers[:i], f.containers[i+1:]...)
+			break
+		}
+	}
+	return nil
+}
+
+func dockerTime(t time.Time) string {
+	if t.IsZero() {
+		return "0001-01-01T00:00:00Z"
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+func (f *fakeDocker) ContainerInspect(_ context.Context, id string) (container.InspectResponse, error) {
+	if err := f.record("ContainerInspect", id); err != nil {
+		return container.InspectResponse{}, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c := f.findContainer(id)
+	if c == nil {
+		return container.InspectResponse{}, noSuchContainer(id)
+	}
+	return container.InspectResponse{
+		ContainerJSONBase: &container.ContainerJSONBase{
+			ID:      c.id,
+			Name:    "/" + c.name,
+			Created: dockerTime(c.created),
+			Image:   c.imageID,
+			State: &container.State{
+				Status:     container.ContainerState(c.state),
+				Running:    c.state == "running",
+				ExitCode:   c.exitCode,
+				OOMKilled:  c.oomKilled,
+				StartedAt:  dockerTime(c.started),
+				FinishedAt: dockerTime(c.finished),
+				Pid:        map[bool]int{true: 4242}[c.state == "running"],
+			},
+			HostConfig:     c.hostConfig,
+			ResolvConfPath: "",
+		},
+		Config:          c.config,
+		NetworkSettings: &container.NetworkSettings{DefaultNetworkSettings: container.DefaultNetworkSettings{IPAddress: "172.17.0.2"}},
+	}, nil
+}
+
 func (f *fakeDocker) ContainerList(_ context.Context, opts container.ListOptions) ([]container.Summary, error) {
-	if err := f.record("ContainerList", strings.Join(opts.Filters.Get("ancestor"), ",")); err != nil {
+	args := append(opts.Filters.Get("ancestor"), opts.Filters.Get("label")...)
+	if err := f.record("ContainerList", strings.Join(args, ",")); err != nil {
 		return nil, err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return append([]container.Summary(nil), f.containers...), nil
+	var out []container.Summary
+	for _, c := range f.containers {
+		if !opts.All && c.state != "running" {
+			continue
+		}
+		if !matchLabelFilters(c.config.Labels, opts.Filters.Get("label")) {
+			continue
+		}
+		if ids := opts.Filters.Get("id"); len(ids) > 0 && !hasPrefixAny(c.id, ids) {
+			continue
+		}
+		out = append(out, container.Summary{
+			ID: c.id, Names: []string{"/" + c.name}, Image: c.config.Image, ImageID: c.imageID,
+			Labels: c.config.Labels, State: container.ContainerState(c.state), Created: c.created.Unix(),
+		})
+	}
+	return out, nil
+}
+
+func matchLabelFilters(labels map[string]string, filters []string) bool {
+	for _, f := range filters {
+		k, v, hasValue := strings.Cut(f, "=")
+		got, ok := labels[k]
+		if !ok || (hasValue && got != v) {
+			return false
+		}
+	}
+	return true
+}
+
+func hasPrefixAny(s string, prefixes []string) bool {
+	for _, p := range prefixes {
+		if strings.HasPrefix(s, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func (f *fakeDocker) ContainerUpdate(_ context.Context, id string, u container.UpdateConfig) (container.UpdateResponse, error) {
+	if err := f.record("ContainerUpdate", id); err != nil {
+		return container.UpdateResponse{}, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c := f.findContainer(id)
+	if c == nil {
+		return container.UpdateResponse{}, noSuchContainer(id)
+	}
+	c.hostConfig.Resources = u.Resources
+	return container.UpdateResponse{}, nil
+}
+
+func (f *fakeDocker) ContainerLogs(_ context.Context, id string, _ container.LogsOptions) (io.ReadCloser, error) {
+	if err := f.record("ContainerLogs", id); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c := f.findContainer(id)
+	if c == nil {
+		return nil, noSuchContainer(id)
+	}
+	return io.NopCloser(strings.NewReader(c.logs)), nil
 }

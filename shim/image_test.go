@@ -326,9 +326,9 @@ func TestRemoveImageAbsentSucceeds(t *testing.T) {
 
 func TestRemoveImageInUseTouchesNothing(t *testing.T) {
 	f := fakeWithImages()
-	f.containers = []container.Summary{
-		{ID: "c1", Names: []string{"/k8s_app_pod_ns_uid_0"}, ImageID: busyboxID},
-		{ID: "c2", Names: []string{"/child"}, ImageID: "sha256:child"}, // built on top: not a user
+	f.containers = []*fakeContainer{
+		{id: "c1", name: "k8s_app_pod_ns_uid_0", imageID: busyboxID, config: &container.Config{}, state: "exited"},
+		{id: "c2", name: "child", imageID: "sha256:child", config: &container.Config{}, state: "exited"}, // built on top: not a user
 	}
 	c := newTestClients(t, f)
 	_, err := c.image.RemoveImage(testContext(t), &runtimeapi.RemoveImageRequest{Image: spec("busybox:1.36")})
