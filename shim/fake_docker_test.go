@@ -42,6 +42,9 @@ type fakeDocker struct {
 	// pullStream, when set, produces the progress stream of a pull.
 	pullStream func(ctx context.Context, ref string) io.ReadCloser
 	lastAuth   string
+	// resolvDir, when set, holds a resolv.conf per container, as Docker's
+	// containers directory does.
+	resolvDir string
 }
 
 type fakeImage struct {
@@ -404,7 +407,7 @@ func (f *fakeDocker) ContainerInspect(_ context.Context, id string) (container.I
 				Pid:        map[bool]int{true: 4242}[c.state == "running"],
 			},
 			HostConfig:     c.hostConfig,
-			ResolvConfPath: "",
+			ResolvConfPath: f.resolvPath(c.id),
 		},
 		Config:          c.config,
 		NetworkSettings: &container.NetworkSettings{DefaultNetworkSettings: container.DefaultNetworkSettings{IPAddress: "172.17.0.2"}},
@@ -482,4 +485,23 @@ func (f *fakeDocker) ContainerLogs(_ context.Context, id string, _ container.Log
 		return nil, noSuchContainer(id)
 	}
 	return io.NopCloser(strings.NewReader(c.logs)), nil
+}
+
+func (f *fakeDocker) resolvPath(id string) string {
+	if f.resolvDir == "" {
+		return ""
+	}
+	return f.resolvDir + "/" + id + "-resolv.conf"
+}
+
+// containerByName returns the container with that Docker name, or nil.
+func (f *fakeDocker) containerByName(name string) *fakeContainer {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, c := range f.containers {
+		if c.name == name {
+			return c
+		}
+	}
+	return nil
 }

@@ -45,10 +45,10 @@ var methodLevels = map[string]klog.Level{
 	"ListMetricDescriptors": levelPolled, "ListPodSandboxMetrics": levelPolled,
 }
 
-// longRunning methods get cancellation and their own watchdogs instead of
-// the fixed request timeout.
+// longRunning methods get cancellation and their own deadlines or watchdogs
+// instead of the fixed request timeout (a stop waits out the grace period).
 var longRunning = map[string]bool{
-	"PullImage": true, "ExecSync": true, "GetContainerEvents": true,
+	"PullImage": true, "ExecSync": true, "GetContainerEvents": true, "StopContainer": true,
 }
 
 // UnaryInterceptor wraps every unary CRI call.

@@ -5,6 +5,7 @@
 package shim
 
 import (
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,6 +27,11 @@ type Config struct {
 	ImagePullProgressDeadline time.Duration
 	// RuntimeRequestTimeout bounds every short Docker call.
 	RuntimeRequestTimeout time.Duration
+	// NetworkMode is the Docker network of pods without host networking
+	// ("bridge" or "none") until CNI networking takes over.
+	NetworkMode string
+	// Host is what ProbeHost found.
+	Host HostInfo
 }
 
 // Service implements runtimeapi.RuntimeServiceServer and
@@ -50,6 +56,10 @@ type Service struct {
 	podCIDR string
 
 	imageFS fsUsageCache
+
+	checkpoints *checkpointStore
+	driver      atomic.Pointer[string] // Docker's cgroup driver, once known
+	logs        *logManager
 }
 
 var (
@@ -70,7 +80,18 @@ func New(docker Docker, cfg Config) (*Service, error) {
 	if cfg.RuntimeRequestTimeout <= 0 {
 		cfg.RuntimeRequestTimeout = 2 * time.Minute
 	}
-	s := &Service{docker: docker, cfg: cfg, pauseRef: pause}
+	if cfg.NetworkMode == "" {
+		cfg.NetworkMode = "bridge"
+	}
+	if cfg.NetworkMode != "bridge" && cfg.NetworkMode != "none" {
+		return nil, invalidArgument("network mode %q: want bridge or none", cfg.NetworkMode)
+	}
+	checkpoints, err := openCheckpointStore(filepath.Join(cfg.RootDirectory, "sandbox"))
+	if err != nil {
+		return nil, err
+	}
+	s := &Service{docker: docker, cfg: cfg, pauseRef: pause, checkpoints: checkpoints}
+	s.logs = newLogManager(s)
 	s.imageFS.ttl = imageFSCacheTTL
 	s.pingTimeout = statusPingTimeout
 	s.ready.Store(true)

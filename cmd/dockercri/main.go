@@ -50,6 +50,8 @@ func run() error {
 		pauseImage     = fs.String("pod-infra-container-image", "registry.k8s.io/pause:3.10", "image of the pod's infra (pause) container")
 		pullDeadline   = fs.Duration("image-pull-progress-deadline", time.Minute, "cancel an image pull that reports no progress for this long")
 		requestTimeout = fs.Duration("runtime-request-timeout", 2*time.Minute, "deadline of every short Docker call")
+		networkMode    = fs.String("docker-network-mode", "bridge", "Docker network of pods without host networking when no network plugin is used: bridge or none")
+		restrictOOM    = fs.String("restrict-oom-score-adj", "auto", "never give a container an oom_score_adj below dockercri's own: auto (when CAP_SYS_RESOURCE is missing), true or false")
 		showVersion    = fs.Bool("version", false, "print version and exit")
 	)
 	_ = fs.Parse(os.Args[1:])
@@ -59,6 +61,16 @@ func run() error {
 	}
 	if err := os.MkdirAll(*rootDir, 0o700); err != nil {
 		return fmt.Errorf("root directory: %w", err)
+	}
+	host, err := shim.ProbeHost(shim.OOMRestriction(*restrictOOM))
+	if err != nil {
+		return err
+	}
+	if host.Capabilities != nil {
+		klog.InfoS("Host lacks capabilities Docker's privileged mode asks for; privileged containers get the host's set", "capabilities", len(host.Capabilities))
+	}
+	if host.MinOOMScoreAdj != nil {
+		klog.InfoS("OOM scores are restricted", "minimum", *host.MinOOMScoreAdj)
 	}
 	docker, err := shim.NewDockerClient(*dockerEndpoint)
 	if err != nil {
@@ -70,6 +82,8 @@ func run() error {
 		PodInfraImage:             *pauseImage,
 		ImagePullProgressDeadline: *pullDeadline,
 		RuntimeRequestTimeout:     *requestTimeout,
+		NetworkMode:               *networkMode,
+		Host:                      host,
 	})
 	if err != nil {
 		return err
@@ -78,9 +92,13 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	defer svc.Close()
 	srv := shim.NewGRPCServer(svc)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(lis) }()
+	resumeCtx, stopResume := context.WithCancel(context.Background())
+	defer stopResume()
+	go resume(resumeCtx, svc, *requestTimeout)
 	klog.InfoS("dockercri serving", "version", version, "endpoint", *endpoint, "docker", *dockerEndpoint)
 	if _, err := daemon.SdNotify(false, daemon.SdNotifyReady); err != nil {
 		klog.ErrorS(err, "Notifying systemd failed")
@@ -99,6 +117,26 @@ func run() error {
 	_, _ = daemon.SdNotify(false, daemon.SdNotifyStopping)
 	gracefulStop(srv)
 	return nil
+}
+
+// resume picks up the log copies of containers started before this
+// process. Docker may be down or still coming up, so it retries in the
+// background instead of holding up serving.
+func resume(ctx context.Context, svc *shim.Service, timeout time.Duration) {
+	for {
+		callCtx, cancel := context.WithTimeout(ctx, timeout)
+		err := svc.Resume(callCtx)
+		cancel()
+		if err == nil {
+			return
+		}
+		klog.V(2).InfoS("Resuming container log copies failed; retrying", "err", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(5 * time.Second):
+		}
+	}
 }
 
 // gracefulStop lets in-flight calls finish, then cuts the rest (a pull may

@@ -1,0 +1,119 @@
+package shim
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types/container"
+	"k8s.io/klog/v2"
+
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"dockercri/translate"
+)
+
+// dockerLogConfig keeps Docker's own copy of a container's output small:
+// dockercri copies it into the CRI log file the kubelet rotates, so Docker's
+// json-file is only a buffer that survives a dockercri restart.
+var dockerLogConfig = container.LogConfig{Type: "json-file", Config: map[string]string{"max-size": "10m", "max-file": "2"}}
+
+// CreateContainer creates an app container in a pod. Nothing is left behind
+// when it fails: the only thing it makes is the container itself, last.
+func (s *Service) CreateContainer(ctx context.Context, req *runtimeapi.CreateContainerRequest) (*runtimeapi.CreateContainerResponse, error) {
+	cfg, sbCfg := req.GetConfig(), req.GetSandboxConfig()
+	if req.GetPodSandboxId() == "" {
+		return nil, invalidArgument("empty pod sandbox id")
+	}
+	if cfg == nil || cfg.GetImage().GetImage() == "" {
+		return nil, invalidArgument("container config without image for pod sandbox %s", req.GetPodSandboxId())
+	}
+	sb, found, err := s.inspectSandbox(ctx, req.GetPodSandboxId())
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, notFound("pod sandbox %q", req.GetPodSandboxId())
+	}
+	sbMeta, err := translate.ParseSandboxName(sb.Name)
+	if err != nil {
+		return nil, err
+	}
+	name, err := translate.ContainerName(sbMeta, cfg.GetMetadata())
+	if err != nil {
+		return nil, err
+	}
+	logPath := ""
+	if cfg.GetLogPath() != "" {
+		if logPath, err = translate.LogPath(sbCfg.GetLogDirectory(), cfg.GetLogPath()); err != nil {
+			return nil, fmt.Errorf("container %q: %w", name, err)
+		}
+	}
+	img, err := s.docker.ImageInspect(ctx, cfg.GetImage().GetImage())
+	if cerrdefs.IsNotFound(err) {
+		return nil, notFound("image %q of container %q", cfg.GetImage().GetImage(), name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("inspect image of container %q: %w", name, err)
+	}
+	imageUser := ""
+	if img.Config != nil {
+		imageUser = img.Config.User
+	}
+	labels, err := translate.ContainerLabels(cfg, sb.ID, logPath)
+	if err != nil {
+		return nil, fmt.Errorf("container %q: %w", name, err)
+	}
+	driver, err := s.cgroupDriver(ctx)
+	if err != nil {
+		return nil, err
+	}
+	created, err := translate.ContainerCreateConfig(cfg, sbCfg, translate.ContainerOptions{
+		SandboxID:          sb.ID,
+		Labels:             labels,
+		CgroupDriver:       driver,
+		APIVersion:         s.docker.ClientVersion(),
+		ImageUser:          imageUser,
+		HostCapabilities:   s.cfg.Host.Capabilities,
+		MinOOMScoreAdj:     s.cfg.Host.MinOOMScoreAdj,
+		LoadSeccompProfile: os.ReadFile,
+		HostDevices:        hostDevices,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("container %q: %w", name, err)
+	}
+	logIgnored("container", name, created.Ignored)
+	if sb.HostConfig != nil {
+		// The pod's runtime handler is on its pause container only.
+		created.HostConfig.Runtime = sb.HostConfig.Runtime
+	}
+	if logPath != "" {
+		created.HostConfig.LogConfig = dockerLogConfig
+	}
+	id, err := s.createContainer(ctx, name, created)
+	if err != nil {
+		return nil, fmt.Errorf("create container %q: %w", name, err)
+	}
+	klog.InfoS("Container created", "container", id, "name", name, "sandbox", sb.ID)
+	return &runtimeapi.CreateContainerResponse{ContainerId: id}, nil
+}
+
+// inspectContainer inspects an app container of ours (not a sandbox, not a
+// stranger's container). found is false when there is none.
+func (s *Service) inspectContainer(ctx context.Context, id string) (container.InspectResponse, bool, error) {
+	in, err := s.docker.ContainerInspect(ctx, id)
+	if cerrdefs.IsNotFound(err) {
+		return in, false, nil
+	}
+	if err != nil {
+		return in, false, fmt.Errorf("inspect container %s: %w", id, err)
+	}
+	if in.ContainerJSONBase == nil || in.Config == nil || translate.ParseLabels(in.Config.Labels).Type != translate.ContainerTypeContainer {
+		return in, false, nil
+	}
+	if _, _, err := translate.ParseContainerName(in.Name); err != nil {
+		return in, false, nil
+	}
+	return in, true, nil
+}

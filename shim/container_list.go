@@ -1,0 +1,43 @@
+package shim
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"k8s.io/klog/v2"
+
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"dockercri/translate"
+)
+
+// ListContainers answers the kubelet's relist from one Docker list call:
+// no per-container inspect and no sizes.
+func (s *Service) ListContainers(ctx context.Context, req *runtimeapi.ListContainersRequest) (*runtimeapi.ListContainersResponse, error) {
+	f := req.GetFilter()
+	args := filters.NewArgs(filters.Arg("label", translate.LabelContainerType+"="+translate.ContainerTypeContainer))
+	if f.GetId() != "" {
+		args.Add("id", f.GetId())
+	}
+	if dockerID.MatchString(f.GetPodSandboxId()) {
+		args.Add("label", translate.LabelSandboxID+"="+f.GetPodSandboxId())
+	}
+	list, err := s.docker.ContainerList(ctx, container.ListOptions{All: true, Filters: args})
+	if err != nil {
+		return nil, fmt.Errorf("list containers: %w", err)
+	}
+	resp := &runtimeapi.ListContainersResponse{Containers: make([]*runtimeapi.Container, 0, len(list))}
+	for _, c := range list {
+		ctr, err := translate.ContainerFromSummary(c)
+		if err != nil {
+			klog.V(5).InfoS("Skipping container that is not one of ours", "container", c.ID, "err", err)
+			continue
+		}
+		if translate.MatchContainer(f, ctr) {
+			resp.Containers = append(resp.Containers, ctr)
+		}
+	}
+	return resp, nil
+}

@@ -1,0 +1,106 @@
+package shim
+
+import (
+	"context"
+	"encoding/json"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"dockercri/translate"
+)
+
+// logDrainWait bounds how long ContainerStatus waits for an exited
+// container's output to reach its log file, so that "exited" implies "its
+// log is complete" for the kubelet and crictl.
+const logDrainWait = 2 * time.Second
+
+// ContainerStatus reports one container.
+func (s *Service) ContainerStatus(ctx context.Context, req *runtimeapi.ContainerStatusRequest) (*runtimeapi.ContainerStatusResponse, error) {
+	in, found, err := s.inspectContainer(ctx, req.GetContainerId())
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, notFound("container %q", req.GetContainerId())
+	}
+	if in.State != nil && !in.State.Running {
+		s.logs.waitDone(in.ID, logDrainWait)
+	}
+	st, err := translate.ContainerStatusFromInspect(in)
+	if err != nil {
+		return nil, err
+	}
+	st.Resources = resourcesOf(in.HostConfig)
+	st.User = userOf(in.Config.User)
+	s.describeImage(ctx, st)
+	resp := &runtimeapi.ContainerStatusResponse{Status: st}
+	if req.GetVerbose() {
+		b, err := json.Marshal(map[string]any{
+			"pid": in.State.Pid, "config": in.Config, "hostConfig": in.HostConfig, "mounts": in.Mounts, "state": in.State,
+		})
+		if err != nil {
+			return nil, err
+		}
+		resp.Info = map[string]string{"info": string(b)}
+	}
+	return resp, nil
+}
+
+// describeImage replaces an image ID in the status by the image's first
+// repo tag and reports its repo digest as the image ref, as containerd does:
+// the kubelet shows both in the pod's status. An image that is gone leaves
+// the IDs in place.
+func (s *Service) describeImage(ctx context.Context, st *runtimeapi.ContainerStatus) {
+	ref := st.GetImageRef()
+	if ref == "" {
+		return
+	}
+	img, err := s.docker.ImageInspect(ctx, ref)
+	if err != nil {
+		return
+	}
+	cri, _ := translate.ImageFromInspect(img, nil)
+	if strings.HasPrefix(st.GetImage().GetImage(), "sha256:") && len(cri.GetRepoTags()) > 0 {
+		st.Image = &runtimeapi.ImageSpec{Image: cri.GetRepoTags()[0]}
+	}
+	if len(cri.GetRepoDigests()) > 0 {
+		st.ImageRef = cri.GetRepoDigests()[0]
+	}
+}
+
+func resourcesOf(hc *container.HostConfig) *runtimeapi.ContainerResources {
+	if hc == nil {
+		return nil
+	}
+	r := hc.Resources
+	return &runtimeapi.ContainerResources{Linux: &runtimeapi.LinuxContainerResources{
+		CpuPeriod:              r.CPUPeriod,
+		CpuQuota:               r.CPUQuota,
+		CpuShares:              r.CPUShares,
+		MemoryLimitInBytes:     r.Memory,
+		MemorySwapLimitInBytes: r.MemorySwap,
+		OomScoreAdj:            int64(hc.OomScoreAdj),
+		CpusetCpus:             r.CpusetCpus,
+		CpusetMems:             r.CpusetMems,
+	}}
+}
+
+// userOf reports the container's numeric uid and gid when Docker's User is
+// numeric; names would need the image's /etc/passwd, which is not read here.
+func userOf(user string) *runtimeapi.ContainerUser {
+	u, g, _ := strings.Cut(user, ":")
+	uid, err := strconv.ParseInt(u, 10, 64)
+	if err != nil || uid < 0 {
+		return nil
+	}
+	linux := &runtimeapi.LinuxContainerUser{Uid: uid}
+	if gid, err := strconv.ParseInt(g, 10, 64); err == nil && gid >= 0 {
+		linux.Gid = gid
+	}
+	return &runtimeapi.ContainerUser{Linux: linux}
+}

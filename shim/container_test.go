@@ -1,0 +1,211 @@
+package shim
+
+import (
+	"encoding/binary"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"google.golang.org/grpc/codes"
+
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+)
+
+func containerConfig(name string) *runtimeapi.ContainerConfig {
+	return &runtimeapi.ContainerConfig{
+		Metadata:    &runtimeapi.ContainerMetadata{Name: name, Attempt: 0},
+		Image:       &runtimeapi.ImageSpec{Image: busyboxID},
+		Command:     []string{"sh", "-c", "echo hi"},
+		Labels:      map[string]string{"io.kubernetes.container.name": name},
+		Annotations: map[string]string{"a/b": "c"},
+	}
+}
+
+func createContainer(t *testing.T, c *testClients, sandboxID string, sb *runtimeapi.PodSandboxConfig, name string) string {
+	t.Helper()
+	resp, err := c.runtime.CreateContainer(testContext(t), &runtimeapi.CreateContainerRequest{
+		PodSandboxId: sandboxID, Config: containerConfig(name), SandboxConfig: sb,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.GetContainerId()
+}
+
+func TestCreateContainer(t *testing.T) {
+	f := fakeWithPause()
+	c := newTestClients(t, f)
+	sb := sandboxConfig("web")
+	sbID := runSandbox(t, c, sb)
+	f.resetCalls()
+	id := createContainer(t, c, sbID, sb, "app")
+	want := []string{
+		"ContainerInspect " + sbID,
+		"ImageInspect " + busyboxID,
+		"ContainerCreate k8s_app_web_default_uid-web_0",
+	}
+	if !equalCalls(f.callLog(), want) {
+		t.Fatalf("calls =\n%s\nwant\n%s", strings.Join(f.callLog(), "\n"), strings.Join(want, "\n"))
+	}
+	got := f.findContainer(id)
+	if got.hostConfig.NetworkMode.ConnectedContainer() != sbID || got.hostConfig.IpcMode.Container() != sbID {
+		t.Fatalf("container does not join the sandbox: network %q ipc %q", got.hostConfig.NetworkMode, got.hostConfig.IpcMode)
+	}
+}
+
+func TestCreateContainerBadInput(t *testing.T) {
+	f := fakeWithPause()
+	c := newTestClients(t, f)
+	sb := sandboxConfig("web")
+	sbID := runSandbox(t, c, sb)
+	escape := containerConfig("app")
+	escape.LogPath = "../../etc/cron.d/x"
+	noImage := containerConfig("app")
+	noImage.Image = nil
+	absentImage := containerConfig("app")
+	absentImage.Image = &runtimeapi.ImageSpec{Image: "absent:1"}
+	tests := []struct {
+		name    string
+		sandbox string
+		give    *runtimeapi.ContainerConfig
+		want    codes.Code
+	}{
+		{name: "unknown sandbox", sandbox: strings.Repeat("f", 64), give: containerConfig("app"), want: codes.NotFound},
+		{name: "empty sandbox id", sandbox: "", give: containerConfig("app"), want: codes.InvalidArgument},
+		{name: "no config", sandbox: sbID, give: nil, want: codes.InvalidArgument},
+		{name: "no image", sandbox: sbID, give: noImage, want: codes.InvalidArgument},
+		{name: "absent image", sandbox: sbID, give: absentImage, want: codes.NotFound},
+		{name: "log path escapes", sandbox: sbID, give: escape, want: codes.InvalidArgument},
+		{name: "no metadata", sandbox: sbID, give: &runtimeapi.ContainerConfig{Image: &runtimeapi.ImageSpec{Image: busyboxID}}, want: codes.InvalidArgument},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := len(f.containers)
+			_, err := c.runtime.CreateContainer(testContext(t), &runtimeapi.CreateContainerRequest{
+				PodSandboxId: tt.sandbox, Config: tt.give, SandboxConfig: sb,
+			})
+			wantCode(t, err, tt.want)
+			if len(f.containers) != before {
+				t.Fatal("a failed CreateContainer left a container")
+			}
+		})
+	}
+	// A sandbox ID that names an app container is not a sandbox.
+	ctr := createContainer(t, c, sbID, sb, "app")
+	_, err := c.runtime.CreateContainer(testContext(t), &runtimeapi.CreateContainerRequest{PodSandboxId: ctr, Config: containerConfig("x"), SandboxConfig: sb})
+	wantCode(t, err, codes.NotFound)
+}
+
+// frame builds one frame of Docker's multiplexed log stream.
+func frame(stream byte, payload string) string {
+	h := make([]byte, 8)
+	h[0] = stream
+	binary.BigEndian.PutUint32(h[4:], uint32(len(payload)))
+	return string(h) + payload
+}
+
+func TestContainerLifecycleWritesCRILog(t *testing.T) {
+	f := fakeWithPause()
+	c := newTestClients(t, f)
+	ctx := testContext(t)
+	logDir := t.TempDir()
+	sb := sandboxConfig("web")
+	sb.LogDirectory = logDir
+	sbID := runSandbox(t, c, sb)
+	cfg := containerConfig("app")
+	cfg.LogPath = "app/0.log"
+	if err := os.MkdirAll(filepath.Join(logDir, "app"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := c.runtime.CreateContainer(ctx, &runtimeapi.CreateContainerRequest{PodSandboxId: sbID, Config: cfg, SandboxConfig: sb})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := resp.GetContainerId()
+	f.findContainer(id).logs = frame(1, "2026-11-22T18:00:00.000000001Z hello\n") + frame(2, "2026-11-22T18:00:00.000000002Z oops\n")
+	if _, err := c.runtime.StartContainer(ctx, &runtimeapi.StartContainerRequest{ContainerId: id}); err != nil {
+		t.Fatal(err)
+	}
+	f.findContainer(id).state, f.findContainer(id).exitCode = "exited", 3
+	st, err := c.runtime.ContainerStatus(ctx, &runtimeapi.ContainerStatusRequest{ContainerId: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.GetStatus().GetExitCode() != 3 || st.GetStatus().GetState() != runtimeapi.ContainerState_CONTAINER_EXITED ||
+		st.GetStatus().GetLogPath() != filepath.Join(logDir, "app/0.log") {
+		t.Fatalf("status = %v", st.GetStatus())
+	}
+	b, err := os.ReadFile(filepath.Join(logDir, "app/0.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "2026-11-22T18:00:00.000000001Z stdout F hello\n2026-11-22T18:00:00.000000002Z stderr F oops\n"
+	if string(b) != want {
+		t.Fatalf("CRI log =\n%q\nwant\n%q", b, want)
+	}
+	// An exited container's log file cannot be reopened.
+	_, err = c.runtime.ReopenContainerLog(ctx, &runtimeapi.ReopenContainerLogRequest{ContainerId: id})
+	wantCode(t, err, codes.FailedPrecondition)
+
+	for i := 0; i < 2; i++ {
+		if _, err := c.runtime.StopContainer(ctx, &runtimeapi.StopContainerRequest{ContainerId: id, Timeout: 1}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.runtime.RemoveContainer(ctx, &runtimeapi.RemoveContainerRequest{ContainerId: id}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err = c.runtime.ContainerStatus(ctx, &runtimeapi.ContainerStatusRequest{ContainerId: id})
+	wantCode(t, err, codes.NotFound)
+}
+
+func TestListContainers(t *testing.T) {
+	f := fakeWithPause()
+	c := newTestClients(t, f)
+	ctx := testContext(t)
+	sb1, sb2 := sandboxConfig("web"), sandboxConfig("db")
+	id1, id2 := runSandbox(t, c, sb1), runSandbox(t, c, sb2)
+	a := createContainer(t, c, id1, sb1, "a")
+	createContainer(t, c, id2, sb2, "b")
+	all, err := c.runtime.ListContainers(ctx, &runtimeapi.ListContainersRequest{})
+	if err != nil || len(all.GetContainers()) != 2 {
+		t.Fatalf("all = %v, %v", all, err)
+	}
+	one, err := c.runtime.ListContainers(ctx, &runtimeapi.ListContainersRequest{Filter: &runtimeapi.ContainerFilter{PodSandboxId: id1}})
+	if err != nil || len(one.GetContainers()) != 1 || one.GetContainers()[0].GetId() != a {
+		t.Fatalf("by sandbox = %v, %v", one, err)
+	}
+	got := one.GetContainers()[0]
+	if got.GetMetadata().GetName() != "a" || got.GetPodSandboxId() != id1 || got.GetAnnotations()["a/b"] != "c" ||
+		got.GetState() != runtimeapi.ContainerState_CONTAINER_CREATED {
+		t.Fatalf("container = %v", got)
+	}
+	// The relist path: one Docker list, no inspects, no sizes.
+	f.resetCalls()
+	if _, err := c.runtime.ListContainers(ctx, &runtimeapi.ListContainersRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.runtime.ListPodSandbox(ctx, &runtimeapi.ListPodSandboxRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	if calls := f.callLog(); len(calls) != 2 || !strings.HasPrefix(calls[0], "ContainerList") || !strings.HasPrefix(calls[1], "ContainerList") {
+		t.Fatalf("relist calls = %v, want exactly two ContainerList", calls)
+	}
+}
+
+// ContainerConfig has no runtime handler: app containers take the pod's
+// from its pause container.
+func TestCreateContainerTakesSandboxRuntime(t *testing.T) {
+	f := fakeWithPause()
+	c := newTestClients(t, f)
+	sb := sandboxConfig("web")
+	resp, err := c.runtime.RunPodSandbox(testContext(t), &runtimeapi.RunPodSandboxRequest{Config: sb, RuntimeHandler: "kata"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := createContainer(t, c, resp.GetPodSandboxId(), sb, "app")
+	if got := f.findContainer(id).hostConfig.Runtime; got != "kata" {
+		t.Fatalf("container runtime = %q, want the pod's %q", got, "kata")
+	}
+}

@@ -1,0 +1,52 @@
+package shim
+
+import (
+	"context"
+	"fmt"
+
+	"k8s.io/klog/v2"
+
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+)
+
+// RemovePodSandbox removes the pod's containers (forcibly, as the CRI
+// says), its pause container and its checkpoint. Removing what is gone
+// succeeds.
+func (s *Service) RemovePodSandbox(ctx context.Context, req *runtimeapi.RemovePodSandboxRequest) (*runtimeapi.RemovePodSandboxResponse, error) {
+	id := req.GetPodSandboxId()
+	if id == "" {
+		return nil, invalidArgument("empty pod sandbox id")
+	}
+	in, found, err := s.inspectSandbox(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		// The pause container is gone; its containers and checkpoint may not be.
+		if !dockerID.MatchString(id) {
+			return &runtimeapi.RemovePodSandboxResponse{}, nil
+		}
+	} else {
+		id = in.ID
+	}
+	members, err := s.podContainers(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range members {
+		s.logs.stop(c.ID)
+		if err := s.removeContainer(ctx, c.ID); err != nil {
+			return nil, fmt.Errorf("remove pod sandbox %s: %w", id, err)
+		}
+	}
+	if found {
+		if err := s.removeContainer(ctx, id); err != nil {
+			return nil, fmt.Errorf("remove pod sandbox %s: %w", id, err)
+		}
+	}
+	if err := s.checkpoints.remove(id); err != nil {
+		return nil, err
+	}
+	klog.InfoS("Pod sandbox removed", "sandbox", id)
+	return &runtimeapi.RemovePodSandboxResponse{}, nil
+}

@@ -1,0 +1,96 @@
+package shim
+
+import (
+	"context"
+	"fmt"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"k8s.io/klog/v2"
+
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"dockercri/translate"
+)
+
+// sandboxStopTimeout is the grace the pause container gets; it exits on
+// SIGTERM at once.
+const sandboxStopTimeout = 10
+
+// StopPodSandbox stops every container of the pod, then the pause
+// container. Stopping a pod that is already stopped, or gone, succeeds: the
+// kubelet retries stops and the CRI requires them to be idempotent.
+func (s *Service) StopPodSandbox(ctx context.Context, req *runtimeapi.StopPodSandboxRequest) (*runtimeapi.StopPodSandboxResponse, error) {
+	id := req.GetPodSandboxId()
+	if id == "" {
+		return nil, invalidArgument("empty pod sandbox id")
+	}
+	in, found, err := s.inspectSandbox(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		// Gone already (or never a sandbox): nothing to stop.
+		return &runtimeapi.StopPodSandboxResponse{}, nil
+	}
+	id = in.ID
+	members, err := s.podContainers(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range members {
+		if c.State != container.StateRunning {
+			continue
+		}
+		if err := s.stopContainer(ctx, c.ID, defaultStopTimeout); err != nil {
+			return nil, fmt.Errorf("stop container %s of pod sandbox %s: %w", c.ID, id, err)
+		}
+	}
+	if err := s.stopContainer(ctx, id, sandboxStopTimeout); err != nil {
+		return nil, fmt.Errorf("stop pod sandbox %s: %w", id, err)
+	}
+	klog.InfoS("Pod sandbox stopped", "sandbox", id)
+	return &runtimeapi.StopPodSandboxResponse{}, nil
+}
+
+// defaultStopTimeout is used for app containers stopped with their pod.
+const defaultStopTimeout = 30
+
+// stopContainer stops a container with a grace period; absent is fine.
+func (s *Service) stopContainer(ctx context.Context, id string, timeout int) error {
+	err := s.docker.ContainerStop(ctx, id, container.StopOptions{Timeout: &timeout})
+	if err != nil && !cerrdefs.IsNotFound(err) {
+		return err
+	}
+	return nil
+}
+
+// podContainers lists the app containers of a sandbox, running or not.
+// Only containers whose sandbox label is their own (see translate labels)
+// count: an image cannot enrol a container into a pod.
+func (s *Service) podContainers(ctx context.Context, sandboxID string) ([]containerRef, error) {
+	list, err := s.docker.ContainerList(ctx, container.ListOptions{
+		All: true,
+		Filters: filters.NewArgs(
+			filters.Arg("label", translate.LabelContainerType+"="+translate.ContainerTypeContainer),
+			filters.Arg("label", translate.LabelSandboxID+"="+sandboxID),
+		),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list containers of pod sandbox %s: %w", sandboxID, err)
+	}
+	var out []containerRef
+	for _, c := range list {
+		l := translate.ParseLabels(c.Labels)
+		if l.Type == translate.ContainerTypeContainer && l.SandboxID == sandboxID {
+			out = append(out, containerRef{ID: c.ID, State: c.State})
+		}
+	}
+	return out, nil
+}
+
+type containerRef struct {
+	ID    string
+	State container.ContainerState
+}
