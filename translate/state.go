@@ -84,6 +84,7 @@ func ContainerStatusFromInspect(in container.InspectResponse) (*runtimeapi.Conta
 		CreatedAt:   created,
 		Image:       &runtimeapi.ImageSpec{Image: in.Config.Image},
 		ImageRef:    in.Image,
+		ImageId:     in.Image,
 		Labels:      labels.Labels,
 		Annotations: labels.Annotations,
 		LogPath:     labels.LogPath,

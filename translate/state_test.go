@@ -144,7 +144,7 @@ func TestContainerStatusFromInspectFields(t *testing.T) {
 	if st.Id != "c1" || st.Metadata.GetName() != "app" || st.Metadata.GetAttempt() != 2 {
 		t.Errorf("id/metadata = %s %v", st.Id, st.Metadata)
 	}
-	if st.Image.GetImage() != "busybox:1.36" || st.ImageRef != "sha256:abc" {
+	if st.Image.GetImage() != "busybox:1.36" || st.ImageRef != "sha256:abc" || st.ImageId != "sha256:abc" {
 		t.Errorf("image = %v ref %q", st.Image, st.ImageRef)
 	}
 	if st.LogPath != "/var/log/pods/p/app/0.log" || st.Labels["app"] != "web" || st.Annotations["a"] != "b" || len(st.Labels) != 1 {
