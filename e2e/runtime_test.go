@@ -71,9 +71,9 @@ func TestVersionAndInfo(t *testing.T) {
 
 func TestUnbuiltRPCsAreUnimplemented(t *testing.T) {
 	d := framework.StartDockercri(t)
-	_, err := d.Runtime.RunPodSandbox(framework.Context(t), &runtimeapi.RunPodSandboxRequest{})
+	_, err := d.Runtime.ExecSync(framework.Context(t), &runtimeapi.ExecSyncRequest{ContainerId: "x", Cmd: []string{"true"}})
 	if status.Code(err) != codes.Unimplemented {
-		t.Fatalf("RunPodSandbox error = %v, want Unimplemented", err)
+		t.Fatalf("ExecSync error = %v, want Unimplemented", err)
 	}
 }
 

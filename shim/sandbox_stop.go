@@ -43,7 +43,7 @@ func (s *Service) StopPodSandbox(ctx context.Context, req *runtimeapi.StopPodSan
 		if c.State != container.StateRunning {
 			continue
 		}
-		if err := s.stopContainer(ctx, c.ID, defaultStopTimeout); err != nil {
+		if err := s.stopContainer(ctx, c.ID, podStopTimeout); err != nil {
 			return nil, fmt.Errorf("stop container %s of pod sandbox %s: %w", c.ID, id, err)
 		}
 	}
@@ -54,8 +54,11 @@ func (s *Service) StopPodSandbox(ctx context.Context, req *runtimeapi.StopPodSan
 	return &runtimeapi.StopPodSandboxResponse{}, nil
 }
 
-// defaultStopTimeout is used for app containers stopped with their pod.
-const defaultStopTimeout = 30
+// podStopTimeout is the grace of app containers still running when their
+// pod is stopped: none, as in containerd. The kubelet stops each container
+// with its own grace period first; what still runs at StopPodSandbox (or
+// under `crictl stopp`) is killed.
+const podStopTimeout = 0
 
 // stopContainer stops a container with a grace period; absent is fine.
 func (s *Service) stopContainer(ctx context.Context, id string, timeout int) error {
