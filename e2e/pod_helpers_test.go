@@ -14,7 +14,7 @@ import (
 )
 
 // crictl runs crictl and fails the test if it fails.
-func crictl(t *testing.T, d *framework.Daemon, args ...string) string {
+func crictl(t testing.TB, d *framework.Daemon, args ...string) string {
 	t.Helper()
 	out, err := framework.Crictl(t, d, args...)
 	if err != nil {
@@ -24,7 +24,7 @@ func crictl(t *testing.T, d *framework.Daemon, args ...string) string {
 }
 
 // writeJSON writes v as a crictl config file in a fresh temporary directory.
-func writeJSON(t *testing.T, name string, v any) string {
+func writeJSON(t testing.TB, name string, v any) string {
 	t.Helper()
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -38,7 +38,7 @@ func writeJSON(t *testing.T, name string, v any) string {
 }
 
 // busybox is the test image, pulled through dockercri.
-func busybox(t *testing.T, d *framework.Daemon) string {
+func busybox(t testing.TB, d *framework.Daemon) string {
 	t.Helper()
 	ref := framework.LoadEnv(t).Registry + "/busybox:1.36"
 	if _, err := d.Image.PullImage(framework.Context(t), &runtimeapi.PullImageRequest{Image: spec(ref)}); err != nil {
@@ -48,7 +48,7 @@ func busybox(t *testing.T, d *framework.Daemon) string {
 }
 
 // podConfig is a minimal sandbox config as the kubelet would send it.
-func podConfig(t *testing.T, name string) *runtimeapi.PodSandboxConfig {
+func podConfig(t testing.TB, name string) *runtimeapi.PodSandboxConfig {
 	return &runtimeapi.PodSandboxConfig{
 		Metadata:     &runtimeapi.PodSandboxMetadata{Name: name, Namespace: "e2e", Uid: "uid-" + name, Attempt: 1},
 		LogDirectory: filepath.Join(t.TempDir(), "pods", "e2e_"+name),
@@ -58,7 +58,7 @@ func podConfig(t *testing.T, name string) *runtimeapi.PodSandboxConfig {
 
 // removePodsAfter removes, at the end of the test, every Docker container
 // of the pods whose uid is given, whatever dockercri did.
-func removePodsAfter(t *testing.T, names ...string) {
+func removePodsAfter(t testing.TB, names ...string) {
 	t.Cleanup(func() {
 		for _, name := range names {
 			out := framework.Docker(t, "ps", "-aq", "--filter", "name=_"+name+"_e2e_uid-"+name+"_")
@@ -69,7 +69,7 @@ func removePodsAfter(t *testing.T, names ...string) {
 	})
 }
 
-func runPod(t *testing.T, d *framework.Daemon, cfg *runtimeapi.PodSandboxConfig) string {
+func runPod(t testing.TB, d *framework.Daemon, cfg *runtimeapi.PodSandboxConfig) string {
 	t.Helper()
 	resp, err := d.Runtime.RunPodSandbox(framework.Context(t), &runtimeapi.RunPodSandboxRequest{Config: cfg})
 	if err != nil {
@@ -78,7 +78,7 @@ func runPod(t *testing.T, d *framework.Daemon, cfg *runtimeapi.PodSandboxConfig)
 	return resp.GetPodSandboxId()
 }
 
-func createAndStart(t *testing.T, d *framework.Daemon, podID string, pod *runtimeapi.PodSandboxConfig, cfg *runtimeapi.ContainerConfig) string {
+func createAndStart(t testing.TB, d *framework.Daemon, podID string, pod *runtimeapi.PodSandboxConfig, cfg *runtimeapi.ContainerConfig) string {
 	t.Helper()
 	ctx := framework.Context(t)
 	resp, err := d.Runtime.CreateContainer(ctx, &runtimeapi.CreateContainerRequest{PodSandboxId: podID, Config: cfg, SandboxConfig: pod})
@@ -92,7 +92,7 @@ func createAndStart(t *testing.T, d *framework.Daemon, podID string, pod *runtim
 }
 
 // waitExited polls ContainerStatus until the container has exited.
-func waitExited(t *testing.T, d *framework.Daemon, id string, within time.Duration) *runtimeapi.ContainerStatus {
+func waitExited(t testing.TB, d *framework.Daemon, id string, within time.Duration) *runtimeapi.ContainerStatus {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for {

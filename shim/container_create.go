@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
@@ -75,7 +76,7 @@ func (s *Service) CreateContainer(ctx context.Context, req *runtimeapi.CreateCon
 		CgroupDriver:       driver,
 		APIVersion:         s.docker.ClientVersion(),
 		ImageUser:          imageUser,
-		HostCapabilities:   s.cfg.Host.Capabilities,
+		HostCapabilities:   s.cfg.Host.capabilities(),
 		MinOOMScoreAdj:     s.cfg.Host.MinOOMScoreAdj,
 		LoadSeccompProfile: os.ReadFile,
 		HostDevices:        hostDevices,
@@ -92,12 +93,28 @@ func (s *Service) CreateContainer(ctx context.Context, req *runtimeapi.CreateCon
 		created.HostConfig.LogConfig = dockerLogConfig
 	}
 	id, err := s.createContainer(ctx, name, created)
+	for tries := 0; err != nil && tries < maxCapRetries; tries++ {
+		c, ok := unknownCapability(err)
+		if !ok || !slices.Contains(created.HostConfig.CapAdd, c) || !slices.Contains(s.cfg.Host.Capabilities, c) {
+			break
+		}
+		// A capability of the host's set (privileged or ALL) that this
+		// Docker predates: go without it, now and from now on.
+		klog.InfoS("Docker does not know a capability of the host; privileged containers go without it", "capability", c)
+		s.cfg.Host.forgetCapability(c)
+		created.HostConfig.CapAdd = slices.DeleteFunc(slices.Clone(created.HostConfig.CapAdd), func(x string) bool { return x == c })
+		id, err = s.createContainer(ctx, name, created)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("create container %q: %w", name, err)
 	}
 	klog.InfoS("Container created", "container", id, "name", name, "sandbox", sb.ID)
 	return &runtimeapi.CreateContainerResponse{ContainerId: id}, nil
 }
+
+// maxCapRetries bounds the capabilities a create drops one refusal at a
+// time (Docker names one per error); the kernel has a handful Docker may not.
+const maxCapRetries = 8
 
 // inspectContainer inspects an app container of ours (not a sandbox, not a
 // stranger's container). found is false when there is none.

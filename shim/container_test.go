@@ -1,12 +1,19 @@
 package shim
 
 import (
+	"context"
 	"encoding/binary"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/network"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"google.golang.org/grpc/codes"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
@@ -207,5 +214,70 @@ func TestCreateContainerTakesSandboxRuntime(t *testing.T) {
 	id := createContainer(t, c, resp.GetPodSandboxId(), sb, "app")
 	if got := f.findContainer(id).hostConfig.Runtime; got != "kata" {
 		t.Fatalf("container runtime = %q, want the pod's %q", got, "kata")
+	}
+}
+
+// oldDocker is a Docker that predates some of the kernel's capabilities.
+type oldDocker struct {
+	*fakeDocker
+	unknown string
+}
+
+func (d oldDocker) ContainerCreate(ctx context.Context, cfg *container.Config, hc *container.HostConfig,
+	nc *network.NetworkingConfig, p *ocispec.Platform, name string) (container.CreateResponse, error) {
+	if hc != nil && slices.Contains(hc.CapAdd, d.unknown) {
+		d.record("ContainerCreate", name)
+		return container.CreateResponse{}, fmt.Errorf("invalid CapAdd: unknown capability: %q: %w", d.unknown, cerrdefs.ErrInvalidArgument)
+	}
+	return d.fakeDocker.ContainerCreate(ctx, cfg, hc, nc, p, name)
+}
+
+// On a host whose bounding set makes Docker's privileged mode fail,
+// privileged containers get the host's set; a capability of it that Docker
+// does not know is dropped at the first refusal, and not asked for again.
+func TestPrivilegedContainerDropsCapabilityDockerLacks(t *testing.T) {
+	f := fakeWithPause()
+	d := oldDocker{fakeDocker: f, unknown: "CAP_BPF"}
+	host, err := hostInfoFrom("CapBnd:\t000001fffeffffff\nCapEff:\t000001fffeffffff\n", 40, 0, OOMRestrictOff)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newTestClients(t, d, func(cfg *Config) { cfg.Host = host })
+	sb := sandboxConfig("priv")
+	sb.Linux = &runtimeapi.LinuxPodSandboxConfig{SecurityContext: &runtimeapi.LinuxSandboxSecurityContext{Privileged: true}}
+	sbID := runSandbox(t, c, sb)
+	privileged := func(name string) *runtimeapi.ContainerConfig {
+		cfg := containerConfig(name)
+		cfg.Linux = &runtimeapi.LinuxContainerConfig{SecurityContext: &runtimeapi.LinuxContainerSecurityContext{Privileged: true}}
+		return cfg
+	}
+	for i, name := range []string{"first", "second"} {
+		f.resetCalls()
+		resp, err := c.runtime.CreateContainer(testContext(t), &runtimeapi.CreateContainerRequest{PodSandboxId: sbID, Config: privileged(name), SandboxConfig: sb})
+		if err != nil {
+			t.Fatal(err)
+		}
+		caps := f.findContainer(resp.GetContainerId()).hostConfig.CapAdd
+		if slices.Contains(caps, "CAP_BPF") || !slices.Contains(caps, "CAP_SYS_ADMIN") || slices.Contains(caps, "CAP_SYS_RESOURCE") {
+			t.Fatalf("%s: CapAdd = %v", name, caps)
+		}
+		creates := 0
+		for _, call := range f.callLog() {
+			if strings.HasPrefix(call, "ContainerCreate") {
+				creates++
+			}
+		}
+		if want := 2 - i; creates != want {
+			t.Fatalf("%s: %d ContainerCreate calls, want %d", name, creates, want)
+		}
+	}
+	// Asked for by name, it is the user's error to see.
+	explicit := containerConfig("explicit")
+	explicit.Linux = &runtimeapi.LinuxContainerConfig{SecurityContext: &runtimeapi.LinuxContainerSecurityContext{
+		Capabilities: &runtimeapi.Capability{AddCapabilities: []string{"CAP_BPF"}},
+	}}
+	_, err = c.runtime.CreateContainer(testContext(t), &runtimeapi.CreateContainerRequest{PodSandboxId: sbID, Config: explicit, SandboxConfig: sb})
+	if err == nil {
+		t.Fatal("an explicitly added capability Docker does not know was dropped silently")
 	}
 }

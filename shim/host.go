@@ -7,8 +7,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/docker/docker/api/types/container"
@@ -41,6 +43,56 @@ type HostInfo struct {
 	Capabilities []string
 	// MinOOMScoreAdj is the lowest oom_score_adj a container may get, or nil.
 	MinOOMScoreAdj *int
+	// dockerLacks holds the capabilities of Capabilities that the Docker
+	// daemon turned out not to know: a Docker older than the kernel
+	// refuses them ("unknown capability"). Learnt at the first refusal.
+	dockerLacks *capSet
+}
+
+type capSet struct {
+	mu  sync.Mutex
+	set map[string]bool
+}
+
+// capabilities is the host's set less what Docker does not know.
+func (h HostInfo) capabilities() []string {
+	if h.Capabilities == nil || h.dockerLacks == nil {
+		return h.Capabilities
+	}
+	h.dockerLacks.mu.Lock()
+	defer h.dockerLacks.mu.Unlock()
+	out := make([]string, 0, len(h.Capabilities))
+	for _, c := range h.Capabilities {
+		if !h.dockerLacks.set[c] {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// forgetCapability records that Docker refused c, one of the host's.
+func (h HostInfo) forgetCapability(c string) {
+	if h.dockerLacks == nil {
+		return
+	}
+	h.dockerLacks.mu.Lock()
+	defer h.dockerLacks.mu.Unlock()
+	h.dockerLacks.set[c] = true
+}
+
+// unknownCapRE reads Docker's refusal of a capability it does not know:
+// `invalid CapAdd: unknown capability: "CAP_BPF"`.
+var unknownCapRE = regexp.MustCompile(`unknown capability: "?(CAP_[A-Z_]+)"?`)
+
+func unknownCapability(err error) (string, bool) {
+	if err == nil {
+		return "", false
+	}
+	m := unknownCapRE.FindStringSubmatch(err.Error())
+	if m == nil {
+		return "", false
+	}
+	return m[1], true
 }
 
 // ProbeHost reads the capability sets and oom_score_adj of this process.
@@ -86,7 +138,7 @@ func hostInfoFrom(status string, lastCap, ownScore int, restrict OOMRestriction)
 	if err != nil {
 		return HostInfo{}, fmt.Errorf("probe host: CapEff: %w", err)
 	}
-	var info HostInfo
+	info := HostInfo{dockerLacks: &capSet{set: map[string]bool{}}}
 	all := uint64(1)<<(lastCap+1) - 1
 	if bnd&all != all {
 		info.Capabilities = translate.CapabilitiesFromMask(bnd, lastCap)
