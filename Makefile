@@ -12,7 +12,7 @@ RUN_FLAGS      ?= -v 2
 GO             ?= go
 GOFLAGS_BUILD  := -trimpath -ldflags "-X main.version=$(VERSION) -X main.buildCommit=$(COMMIT)"
 
-.PHONY: build run test unit e2e e2e-up e2e-down vet fmt-check bench clean docker-up
+.PHONY: build run test unit e2e e2e-up e2e-down vet fmt-check bench bench-e2e clean docker-up
 
 build: ## build bin/dockercri
 	$(GO) build $(GOFLAGS_BUILD) -o bin/dockercri ./cmd/dockercri
@@ -56,6 +56,10 @@ e2e: build e2e-up
 
 bench: ## Go benchmarks of the translate hot paths
 	$(GO) test -run '^$$' -bench . -benchmem ./translate/
+
+bench-e2e: build e2e-up ## the e2e benchmarks against the private dockerd (110 pods)
+	bash e2e/env/tools.sh
+	cd e2e && DOCKERCRI_BIN=$(CURDIR)/bin/dockercri $(GO) test -count=1 -run '^$$' -bench . -benchtime 100x -timeout 30m ./...
 
 clean:
 	rm -rf bin e2e/bin

@@ -281,3 +281,89 @@ func TestPrivilegedContainerDropsCapabilityDockerLacks(t *testing.T) {
 		t.Fatal("an explicitly added capability Docker does not know was dropped silently")
 	}
 }
+
+// withoutLogCalls drops the log copier's calls, which run concurrently.
+func withoutLogCalls(calls []string) []string {
+	return slices.DeleteFunc(calls, func(c string) bool { return strings.HasPrefix(c, "ContainerLogs") })
+}
+
+func TestContainerCallSequences(t *testing.T) {
+	f := fakeWithPause()
+	c := newTestClients(t, f)
+	ctx := testContext(t)
+	sb := sandboxConfig("web")
+	sbID := runSandbox(t, c, sb)
+	id := createContainer(t, c, sbID, sb, "app")
+	steps := []struct {
+		name string
+		call func() error
+		want []string
+	}{
+		{name: "start", call: func() error {
+			_, err := c.runtime.StartContainer(ctx, &runtimeapi.StartContainerRequest{ContainerId: id})
+			return err
+		}, want: []string{"ContainerInspect " + id, "ContainerStart " + id}},
+		{name: "stop", call: func() error {
+			_, err := c.runtime.StopContainer(ctx, &runtimeapi.StopContainerRequest{ContainerId: id, Timeout: 5})
+			return err
+		}, want: []string{"ContainerInspect " + id, "ContainerStop " + id}},
+		{name: "remove", call: func() error {
+			_, err := c.runtime.RemoveContainer(ctx, &runtimeapi.RemoveContainerRequest{ContainerId: id})
+			return err
+		}, want: []string{"ContainerInspect " + id, "ContainerRemove " + id}},
+		{name: "remove again: gone is fine", call: func() error {
+			_, err := c.runtime.RemoveContainer(ctx, &runtimeapi.RemoveContainerRequest{ContainerId: id})
+			return err
+		}, want: []string{"ContainerInspect " + id}},
+	}
+	for _, tt := range steps {
+		f.resetCalls()
+		if err := tt.call(); err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if got := withoutLogCalls(f.callLog()); !equalCalls(got, tt.want) {
+			t.Fatalf("%s: calls =\n%s\nwant\n%s", tt.name, strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
+		}
+	}
+}
+
+// A stopped container left under the name (a crash between Docker's create
+// and the kubelet learning the ID) is removed and the create retried.
+func TestCreateContainerResolvesNameConflict(t *testing.T) {
+	f := fakeWithPause()
+	c := newTestClients(t, f)
+	sb := sandboxConfig("web")
+	sbID := runSandbox(t, c, sb)
+	old := createContainer(t, c, sbID, sb, "app")
+	f.resetCalls()
+	id := createContainer(t, c, sbID, sb, "app")
+	const name = "k8s_app_web_default_uid-web_0"
+	want := []string{
+		"ContainerInspect " + sbID,
+		"ImageInspect " + busyboxID,
+		"ContainerCreate " + name,
+		"ContainerInspect " + name,
+		"ContainerRemove " + old,
+		"ContainerCreate " + name,
+	}
+	if got := f.callLog(); !equalCalls(got, want) {
+		t.Fatalf("calls =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if id == old || f.findContainer(old) != nil {
+		t.Fatalf("leftover %s not replaced by %s", old, id)
+	}
+}
+
+// A create Docker refuses leaves nothing behind.
+func TestCreateContainerFailureLeavesNothing(t *testing.T) {
+	f := fakeWithPause()
+	c := newTestClients(t, f)
+	sb := sandboxConfig("web")
+	sbID := runSandbox(t, c, sb)
+	f.errs["ContainerCreate"] = fmt.Errorf("daemon said no: %w", cerrdefs.ErrUnavailable)
+	_, err := c.runtime.CreateContainer(testContext(t), &runtimeapi.CreateContainerRequest{PodSandboxId: sbID, Config: containerConfig("app"), SandboxConfig: sb})
+	wantCode(t, err, codes.Unavailable)
+	if len(f.containers) != 1 {
+		t.Fatalf("%d containers, want only the sandbox", len(f.containers))
+	}
+}
