@@ -291,12 +291,26 @@ EOF
 	mv "$E2E_ENV_FILE.tmp" "$E2E_ENV_FILE"
 }
 
+# remove_leftover_pods removes the pods and containers an interrupted test
+# run left in the private dockerd (it serves only these tests), so that every
+# run starts from the same state: a leftover holds images the image tests
+# remove and shows up in the list tests.
+remove_leftover_pods() {
+	local ids
+	ids=$(docker ps -aq --filter label=io.kubernetes.docker.type)
+	if [ -n "$ids" ]; then
+		log "removing $(echo "$ids" | wc -l) leftover pod container(s)"
+		docker rm -f -v $ids >/dev/null
+	fi
+}
+
 main() {
 	ensure_packages
 	command -v go >/dev/null || export PATH=$PATH:/usr/local/go/bin
 	mkdir -p "$E2E_DATA" "$E2E_RUN" "$BUILD_DIR" "$DOCKER_CONFIG"
 	chmod 700 "$E2E_DATA" "$DOCKER_CONFIG"
 	start_dockerd
+	remove_leftover_pods
 	ensure_htpasswd
 	start_registry open "$REGISTRY" 0
 	start_registry auth "$AUTH_REGISTRY" 1
