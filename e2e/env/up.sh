@@ -291,16 +291,24 @@ EOF
 	mv "$E2E_ENV_FILE.tmp" "$E2E_ENV_FILE"
 }
 
-# remove_leftover_pods removes the pods and containers an interrupted test
-# run left in the private dockerd (it serves only these tests), so that every
-# run starts from the same state: a leftover holds images the image tests
-# remove and shows up in the list tests.
+# remove_leftover_pods removes the pods, containers and pulled images an
+# interrupted test run left in the private dockerd (it serves only these
+# tests), so that every run starts from the same state: a leftover container
+# holds images the image tests remove, and a leftover image changes what a
+# pull reports.
 remove_leftover_pods() {
 	local ids
 	ids=$(docker ps -aq --filter label=io.kubernetes.docker.type)
 	if [ -n "$ids" ]; then
 		log "removing $(echo "$ids" | wc -l) leftover pod container(s)"
 		docker rm -f -v $ids >/dev/null
+	fi
+	# Images pulled from the test registries are the tests' to pull.
+	ids=$(docker images --format '{{.Repository}} {{.ID}}' | awk -v a="$REGISTRY/" -v b="$AUTH_REGISTRY/" \
+		'index($1, a) == 1 || index($1, b) == 1 { print $2 }' | sort -u)
+	if [ -n "$ids" ]; then
+		log "removing $(echo "$ids" | wc -l) image(s) an earlier run pulled"
+		docker rmi -f $ids >/dev/null
 	fi
 }
 
