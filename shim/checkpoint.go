@@ -43,8 +43,12 @@ type sandboxCheckpoint struct {
 	RuntimeHandler string        `json:"runtimeHandler,omitempty"`
 	HostNetwork    bool          `json:"hostNetwork,omitempty"`
 	PortMappings   []portMapping `json:"portMappings,omitempty"`
-	CreatedAt      int64         `json:"createdAt"`
-	Checksum       string        `json:"checksum"`
+	// Network is the pod's CNI state (netCNI... below; "" for Docker's
+	// networking or host network), IPs its addresses, the primary first.
+	Network   string   `json:"network,omitempty"`
+	IPs       []string `json:"ips,omitempty"`
+	CreatedAt int64    `json:"createdAt"`
+	Checksum  string   `json:"checksum"`
 }
 
 func (c *sandboxCheckpoint) sum() (string, error) {

@@ -188,6 +188,7 @@ func (m *logManager) reopen(id string) error {
 // after a dockercri restart: running ones are followed again, exited ones
 // get what they wrote after the last entry in their file.
 func (s *Service) Resume(ctx context.Context) error {
+	s.resumeNetworks(ctx)
 	list, err := s.docker.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(
 		filters.Arg("label", translate.LabelContainerType+"="+translate.ContainerTypeContainer))})
 	if err != nil {

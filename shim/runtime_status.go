@@ -20,9 +20,9 @@ const (
 // so without waiting out the whole request timeout.
 const statusPingTimeout = 10 * time.Second
 
-// Status reports RuntimeReady from Docker's ping. Until CNI networking lands
-// pods use Docker's own networking, so the network is ready exactly when
-// Docker is. A Docker that is down is a condition, not an error: the kubelet
+// Status reports RuntimeReady from Docker's ping, and NetworkReady from the
+// CNI config (read again on each call, so one written later is seen) or,
+// without CNI, from Docker, whose own networking the pods then use. A Docker that is down is a condition, not an error: the kubelet
 // needs the reason.
 func (s *Service) Status(ctx context.Context, req *runtimeapi.StatusRequest) (*runtimeapi.StatusResponse, error) {
 	runtimeCond := &runtimeapi.RuntimeCondition{Type: runtimeapi.RuntimeReady, Status: true}
@@ -34,6 +34,11 @@ func (s *Service) Status(ctx context.Context, req *runtimeapi.StatusRequest) (*r
 		runtimeCond.Message = "docker: " + err.Error()
 		networkCond.Status, networkCond.Reason = false, reasonNetworkNotReady
 		networkCond.Message = "docker networking is not available: docker is not ready"
+	} else if s.cfg.Network != nil {
+		if err := s.cfg.Network.Status(); err != nil {
+			networkCond.Status, networkCond.Reason = false, reasonNetworkNotReady
+			networkCond.Message = err.Error()
+		}
 	}
 	resp := &runtimeapi.StatusResponse{
 		Status: &runtimeapi.RuntimeStatus{Conditions: []*runtimeapi.RuntimeCondition{runtimeCond, networkCond}},

@@ -29,6 +29,14 @@ func (s *Service) RemovePodSandbox(ctx context.Context, req *runtimeapi.RemovePo
 	} else {
 		id = in.ID
 	}
+	// A pod removed without a stop first must not keep its address.
+	pid := 0
+	if found && in.State != nil && in.State.Running {
+		pid = in.State.Pid
+	}
+	if err := s.teardownNetwork(ctx, id, pid); err != nil {
+		return nil, err
+	}
 	members, err := s.podContainers(ctx, id)
 	if err != nil {
 		return nil, err

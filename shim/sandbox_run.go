@@ -38,6 +38,19 @@ func (s *Service) RunPodSandbox(ctx context.Context, req *runtimeapi.RunPodSandb
 	if err := s.ensureImage(ctx, s.pauseRef); err != nil {
 		return nil, fmt.Errorf("pod infra image: %w", err)
 	}
+	hostNetwork := cfg.GetLinux().GetSecurityContext().GetNamespaceOptions().GetNetwork() == runtimeapi.NamespaceMode_NODE
+	cniPod := s.usesCNI(hostNetwork)
+	networkMode := s.cfg.NetworkMode
+	if cniPod {
+		// CNI attaches the pod to the network: Docker only makes the namespace.
+		networkMode = "none"
+		if _, _, err := translate.Bandwidth(cfg.GetAnnotations()); err != nil {
+			return nil, fmt.Errorf("pod %q: %w", name, err)
+		}
+		if err := s.cfg.Network.Status(); err != nil {
+			return nil, failedPrecondition("pod %q: %v", name, err)
+		}
+	}
 	driver, err := s.cgroupDriver(ctx)
 	if err != nil {
 		return nil, err
@@ -45,7 +58,7 @@ func (s *Service) RunPodSandbox(ctx context.Context, req *runtimeapi.RunPodSandb
 	created, err := translate.SandboxCreateConfig(cfg, req.GetRuntimeHandler(), translate.SandboxOptions{
 		Image:        s.pauseRef,
 		Labels:       labels,
-		NetworkMode:  s.cfg.NetworkMode,
+		NetworkMode:  networkMode,
 		CgroupDriver: driver,
 		OOMScoreAdj:  s.cfg.Host.clampOOMScoreAdj(dockershimSandboxOOMScore),
 		APIVersion:   s.docker.ClientVersion(),
@@ -74,8 +87,11 @@ func (s *Service) RunPodSandbox(ctx context.Context, req *runtimeapi.RunPodSandb
 	cp := &sandboxCheckpoint{
 		Name: meta.GetName(), Namespace: meta.GetNamespace(), UID: meta.GetUid(), Attempt: meta.GetAttempt(),
 		RuntimeHandler: req.GetRuntimeHandler(),
-		HostNetwork:    cfg.GetLinux().GetSecurityContext().GetNamespaceOptions().GetNetwork() == runtimeapi.NamespaceMode_NODE,
+		HostNetwork:    hostNetwork,
 		CreatedAt:      time.Now().UnixNano(),
+	}
+	if cniPod {
+		cp.Network = netPending
 	}
 	for _, pm := range cfg.GetPortMappings() {
 		cp.PortMappings = append(cp.PortMappings, portMapping{
@@ -85,10 +101,34 @@ func (s *Service) RunPodSandbox(ctx context.Context, req *runtimeapi.RunPodSandb
 	if err := s.checkpoints.put(id, cp); err != nil {
 		return nil, err
 	}
+	if cniPod {
+		// Registered after the removal above, so it runs before it: DEL
+		// while the namespace still exists.
+		defer func() {
+			if retErr != nil {
+				s.rollback("pod network", id, func(ctx context.Context) error {
+					return s.teardownNetwork(ctx, id, s.pidOf(ctx, id))
+				})
+			}
+		}()
+	}
 	if err := s.docker.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
 		return nil, fmt.Errorf("start pod sandbox %q: %w", name, err)
 	}
-	if err := s.writeResolvConf(ctx, id, cfg.GetDnsConfig()); err != nil {
+	in, err := s.docker.ContainerInspect(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("inspect pod sandbox %q: %w", name, err)
+	}
+	if cniPod {
+		pid := 0
+		if in.ContainerJSONBase != nil && in.State != nil {
+			pid = in.State.Pid
+		}
+		if err := s.setupNetwork(ctx, id, cp, pid, cfg.GetAnnotations()); err != nil {
+			return nil, fmt.Errorf("pod sandbox %q: %w", name, err)
+		}
+	}
+	if err := s.writeResolvConf(in, cfg.GetDnsConfig()); err != nil {
 		return nil, fmt.Errorf("pod sandbox %q: %w", name, err)
 	}
 	klog.InfoS("Pod sandbox running", "pod", klog.KRef(meta.GetNamespace(), meta.GetName()), "sandbox", id)
@@ -99,17 +139,13 @@ func (s *Service) RunPodSandbox(ctx context.Context, req *runtimeapi.RunPodSandb
 // made for the sandbox, which every container of the pod shares. Docker's
 // own DNS options are not used: it refuses them with host networking, and
 // the kubelet sends a DNS config for such pods too.
-func (s *Service) writeResolvConf(ctx context.Context, id string, dns *runtimeapi.DNSConfig) error {
+func (s *Service) writeResolvConf(in container.InspectResponse, dns *runtimeapi.DNSConfig) error {
 	content := translate.ResolvConf(dns)
 	if content == "" {
 		return nil
 	}
-	in, err := s.docker.ContainerInspect(ctx, id)
-	if err != nil {
-		return fmt.Errorf("inspect for resolv.conf: %w", err)
-	}
 	if in.ContainerJSONBase == nil || in.ResolvConfPath == "" {
-		return fmt.Errorf("docker reports no resolv.conf path for sandbox %s", id)
+		return fmt.Errorf("docker reports no resolv.conf path for the sandbox")
 	}
 	if err := os.WriteFile(in.ResolvConfPath, []byte(content), 0o644); err != nil {
 		return fmt.Errorf("write resolv.conf: %w", err)

@@ -100,7 +100,16 @@ func (s *Service) sandboxStatus(in container.InspectResponse) (*runtimeapi.PodSa
 	if cp := s.checkpoints.get(in.ID); cp != nil {
 		st.RuntimeHandler = cp.RuntimeHandler
 	}
-	if !hc.NetworkMode.IsHost() && in.NetworkSettings != nil && st.State == runtimeapi.PodSandboxState_SANDBOX_READY {
+	if cp := s.checkpoints.get(in.ID); cp != nil && cp.Network != "" {
+		// A CNI pod: its addresses are the plugin's, not Docker's.
+		if cp.Network == netUp && len(cp.IPs) > 0 && st.State == runtimeapi.PodSandboxState_SANDBOX_READY {
+			net := &runtimeapi.PodSandboxNetworkStatus{Ip: cp.IPs[0]}
+			for _, ip := range cp.IPs[1:] {
+				net.AdditionalIps = append(net.AdditionalIps, &runtimeapi.PodIP{Ip: ip})
+			}
+			st.Network = net
+		}
+	} else if !hc.NetworkMode.IsHost() && in.NetworkSettings != nil && st.State == runtimeapi.PodSandboxState_SANDBOX_READY {
 		net := &runtimeapi.PodSandboxNetworkStatus{Ip: in.NetworkSettings.IPAddress}
 		if v6 := in.NetworkSettings.GlobalIPv6Address; v6 != "" {
 			if net.Ip == "" {

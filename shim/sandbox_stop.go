@@ -31,7 +31,13 @@ func (s *Service) StopPodSandbox(ctx context.Context, req *runtimeapi.StopPodSan
 		return nil, err
 	}
 	if !found {
-		// Gone already (or never a sandbox): nothing to stop.
+		// Gone already (or never a sandbox): nothing to stop, but its
+		// network may still hold an address, known from the checkpoint.
+		if dockerID.MatchString(id) {
+			if err := s.teardownNetwork(ctx, id, 0); err != nil {
+				return nil, err
+			}
+		}
 		return &runtimeapi.StopPodSandboxResponse{}, nil
 	}
 	id = in.ID
@@ -46,6 +52,15 @@ func (s *Service) StopPodSandbox(ctx context.Context, req *runtimeapi.StopPodSan
 		if err := s.stopContainer(ctx, c.ID, podStopTimeout); err != nil {
 			return nil, fmt.Errorf("stop container %s of pod sandbox %s: %w", c.ID, id, err)
 		}
+	}
+	// DEL while the pause container still holds the namespace, as
+	// dockershim did, so plugins find the interfaces they made.
+	pid := 0
+	if in.State != nil && in.State.Running {
+		pid = in.State.Pid
+	}
+	if err := s.teardownNetwork(ctx, id, pid); err != nil {
+		return nil, err
 	}
 	if err := s.stopContainer(ctx, id, sandboxStopTimeout); err != nil {
 		return nil, fmt.Errorf("stop pod sandbox %s: %w", id, err)

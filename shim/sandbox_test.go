@@ -45,6 +45,7 @@ func TestRunPodSandboxCallSequence(t *testing.T) {
 		"Info",
 		"ContainerCreate k8s_POD_web_default_uid-web_1",
 		"ContainerStart " + id,
+		"ContainerInspect " + id,
 	}
 	if !equalCalls(f.callLog(), want) {
 		t.Fatalf("calls =\n%s\nwant\n%s", strings.Join(f.callLog(), "\n"), strings.Join(want, "\n"))

@@ -32,6 +32,9 @@ type Config struct {
 	NetworkMode string
 	// Host is what ProbeHost found.
 	Host HostInfo
+	// Network attaches pods through CNI (a *cni.Network); nil leaves pods
+	// on Docker's own network (NetworkMode).
+	Network PodNetwork
 }
 
 // Service implements runtimeapi.RuntimeServiceServer and

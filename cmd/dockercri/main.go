@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"dockercri/shim"
+	"dockercri/shim/cni"
 )
 
 // version and buildCommit are set at build time with
@@ -52,6 +54,10 @@ func run() error {
 		requestTimeout = fs.Duration("runtime-request-timeout", 2*time.Minute, "deadline of every short Docker call")
 		networkMode    = fs.String("docker-network-mode", "bridge", "Docker network of pods without host networking when no network plugin is used: bridge or none")
 		restrictOOM    = fs.String("restrict-oom-score-adj", "auto", "never give a container an oom_score_adj below dockercri's own: auto (when CAP_SYS_RESOURCE is missing), true or false")
+		networkPlugin  = fs.String("network-plugin", "cni", "pod network: cni, or none (or empty) for Docker's own networking (--docker-network-mode)")
+		cniBinDirs     = fs.String("cni-bin-dir", "/opt/cni/bin", "comma-separated directories searched for CNI plugin binaries")
+		cniConfDir     = fs.String("cni-conf-dir", "/etc/cni/net.d", "directory of CNI network configs; the first valid one by name is used")
+		cniCacheDir    = fs.String("cni-cache-dir", "/var/lib/cni/cache", "directory where CNI keeps the results DEL needs")
 		showVersion    = fs.Bool("version", false, "print version and exit")
 	)
 	_ = fs.Parse(os.Args[1:])
@@ -77,6 +83,20 @@ func run() error {
 		return err
 	}
 	defer docker.Close()
+	var network shim.PodNetwork
+	switch *networkPlugin {
+	case "cni":
+		n, err := cni.New(cni.Config{
+			BinDirs: strings.Split(*cniBinDirs, ","), ConfDir: *cniConfDir, CacheDir: *cniCacheDir, Timeout: *requestTimeout,
+		})
+		if err != nil {
+			return err
+		}
+		network = n
+	case "none", "":
+	default:
+		return fmt.Errorf("--network-plugin=%q: want cni or none", *networkPlugin)
+	}
 	svc, err := shim.New(docker, shim.Config{
 		RootDirectory:             *rootDir,
 		PodInfraImage:             *pauseImage,
@@ -84,6 +104,7 @@ func run() error {
 		RuntimeRequestTimeout:     *requestTimeout,
 		NetworkMode:               *networkMode,
 		Host:                      host,
+		Network:                   network,
 	})
 	if err != nil {
 		return err

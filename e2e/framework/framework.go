@@ -173,6 +173,8 @@ func StartDockercri(t testing.TB, args ...string) *Daemon {
 		"--docker-endpoint", env.DockerHost,
 		"--root-directory", d.RootDir,
 		"--pod-infra-container-image", env.PauseImage,
+		// Docker's bridge unless a test asks for CNI (a later flag wins).
+		"--network-plugin", "none",
 		"-v", "4",
 	}, args...)
 	t.Cleanup(func() {
