@@ -71,9 +71,9 @@ func TestVersionAndInfo(t *testing.T) {
 
 func TestUnbuiltRPCsAreUnimplemented(t *testing.T) {
 	d := framework.StartDockercri(t)
-	_, err := d.Runtime.ExecSync(framework.Context(t), &runtimeapi.ExecSyncRequest{ContainerId: "x", Cmd: []string{"true"}})
+	_, err := d.Runtime.ContainerStats(framework.Context(t), &runtimeapi.ContainerStatsRequest{ContainerId: "x"})
 	if status.Code(err) != codes.Unimplemented {
-		t.Fatalf("ExecSync error = %v, want Unimplemented", err)
+		t.Fatalf("ContainerStats error = %v, want Unimplemented", err)
 	}
 }
 

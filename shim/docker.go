@@ -39,6 +39,14 @@ type Docker interface {
 	ContainerUpdate(ctx context.Context, id string, update container.UpdateConfig) (container.UpdateResponse, error)
 	ContainerLogs(ctx context.Context, id string, options container.LogsOptions) (io.ReadCloser, error)
 
+	// Exec and attach (ExecSync and the streaming sessions).
+	ContainerExecCreate(ctx context.Context, containerID string, options container.ExecOptions) (container.ExecCreateResponse, error)
+	ContainerExecAttach(ctx context.Context, execID string, config container.ExecAttachOptions) (types.HijackedResponse, error)
+	ContainerExecInspect(ctx context.Context, execID string) (container.ExecInspect, error)
+	ContainerExecResize(ctx context.Context, execID string, options container.ResizeOptions) error
+	ContainerAttach(ctx context.Context, containerID string, options container.AttachOptions) (types.HijackedResponse, error)
+	ContainerResize(ctx context.Context, containerID string, options container.ResizeOptions) error
+
 	// ClientVersion is the API version negotiated with the daemon (or the
 	// client's default before the first successful request). Fields newer
 	// than it must not be sent.

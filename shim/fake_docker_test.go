@@ -6,8 +6,11 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"net"
+	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
@@ -45,6 +48,8 @@ type fakeDocker struct {
 	// resolvDir, when set, holds a resolv.conf per container, as Docker's
 	// containers directory does.
 	resolvDir string
+	// exec holds exec processes and attach sessions (methods at the end).
+	exec fakeExecState
 }
 
 type fakeImage struct {
@@ -504,4 +509,203 @@ func (f *fakeDocker) containerByName(name string) *fakeContainer {
 		}
 	}
 	return nil
+}
+
+// fakeExecState is the exec and attach side of the fake daemon. Sessions
+// run over a unix socket pair, so half-close (end of stdin) works as it does
+// on Docker's hijacked TCP or unix connection.
+type fakeExecState struct {
+	execs   map[string]*fakeExec
+	nextPid int
+	// script plays an exec's process on the daemon's end of the session:
+	// it reads stdin from conn, writes output (framed with stdcopy unless
+	// the exec has a TTY) and returns the exit code. nil exits 0 silently.
+	script func(e *fakeExec, conn net.Conn) int
+	// attach plays a container's stdio on an attach session; nil stays
+	// silent until the session is closed.
+	attach  func(id string, conn net.Conn)
+	resizes []string // "exec <id> HxW" or "container <id> HxW"
+}
+
+// fakeExec is an exec as the fake daemon keeps it.
+type fakeExec struct {
+	id, containerID string
+	opts            container.ExecOptions
+	pid             int
+	running         bool
+	exitCode        int
+	conn            net.Conn // the daemon's end, once started
+}
+
+func socketPair() (daemonEnd, clientEnd net.Conn, err error) {
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	conns := make([]net.Conn, 2)
+	for i, fd := range fds {
+		f := os.NewFile(uintptr(fd), "fake-session")
+		conns[i], err = net.FileConn(f)
+		f.Close()
+		if err != nil {
+			return nil, nil, err
+		}
+	}
+	return conns[0], conns[1], nil
+}
+
+func (f *fakeDocker) ContainerExecCreate(_ context.Context, id string, opts container.ExecOptions) (container.ExecCreateResponse, error) {
+	if err := f.record("ContainerExecCreate", id+" "+strings.Join(opts.Cmd, " ")); err != nil {
+		return container.ExecCreateResponse{}, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c := f.findContainer(id)
+	if c == nil {
+		return container.ExecCreateResponse{}, noSuchContainer(id)
+	}
+	if c.state != "running" {
+		return container.ExecCreateResponse{}, fmt.Errorf("Container %s is not running: %w", c.id, cerrdefs.ErrConflict)
+	}
+	if f.exec.execs == nil {
+		f.exec.execs = map[string]*fakeExec{}
+	}
+	f.exec.nextPid++
+	e := &fakeExec{id: newID(), containerID: c.id, opts: opts, pid: 90000 + f.exec.nextPid}
+	f.exec.execs[e.id] = e
+	return container.ExecCreateResponse{ID: e.id}, nil
+}
+
+func (f *fakeDocker) ContainerExecAttach(_ context.Context, execID string, _ container.ExecAttachOptions) (types.HijackedResponse, error) {
+	if err := f.record("ContainerExecAttach", execID); err != nil {
+		return types.HijackedResponse{}, err
+	}
+	f.mu.Lock()
+	e := f.exec.execs[execID]
+	script := f.exec.script
+	f.mu.Unlock()
+	if e == nil {
+		return types.HijackedResponse{}, fmt.Errorf("No such exec instance: %s: %w", execID, cerrdefs.ErrNotFound)
+	}
+	daemonEnd, clientEnd, err := socketPair()
+	if err != nil {
+		return types.HijackedResponse{}, err
+	}
+	f.mu.Lock()
+	e.running, e.conn = true, daemonEnd
+	f.mu.Unlock()
+	go func() {
+		code := 0
+		if script != nil {
+			code = script(e, daemonEnd)
+		}
+		f.exitExec(e, code)
+		daemonEnd.Close()
+	}()
+	return types.NewHijackedResponse(clientEnd, ""), nil
+}
+
+// exitExec records an exec's exit unless it was already recorded (killed,
+// or a script that exits while a child keeps the output open).
+func (f *fakeDocker) exitExec(e *fakeExec, code int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if e.running {
+		e.running, e.exitCode = false, code
+	}
+}
+
+// killPid is the tests' killProcess: it ends the exec with that pid as
+// SIGKILL would, closing its output.
+func (f *fakeDocker) killPid(pid int) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, e := range f.exec.execs {
+		if e.pid == pid && e.running {
+			e.running, e.exitCode = false, 137
+			e.conn.Close()
+			return nil
+		}
+	}
+	return syscall.ESRCH
+}
+
+func (f *fakeDocker) ContainerExecInspect(_ context.Context, execID string) (container.ExecInspect, error) {
+	if err := f.record("ContainerExecInspect", execID); err != nil {
+		return container.ExecInspect{}, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	e := f.exec.execs[execID]
+	if e == nil {
+		return container.ExecInspect{}, fmt.Errorf("No such exec instance: %s: %w", execID, cerrdefs.ErrNotFound)
+	}
+	pid := 0
+	if e.running {
+		pid = e.pid
+	}
+	return container.ExecInspect{ExecID: e.id, ContainerID: e.containerID, Running: e.running, ExitCode: e.exitCode, Pid: pid}, nil
+}
+
+func (f *fakeDocker) ContainerExecResize(_ context.Context, execID string, o container.ResizeOptions) error {
+	if err := f.record("ContainerExecResize", execID); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	e := f.exec.execs[execID]
+	if e == nil || !e.running {
+		return fmt.Errorf("exec %s is not running: %w", execID, cerrdefs.ErrConflict)
+	}
+	f.exec.resizes = append(f.exec.resizes, fmt.Sprintf("exec %s %dx%d", execID, o.Height, o.Width))
+	return nil
+}
+
+func (f *fakeDocker) ContainerAttach(_ context.Context, id string, _ container.AttachOptions) (types.HijackedResponse, error) {
+	if err := f.record("ContainerAttach", id); err != nil {
+		return types.HijackedResponse{}, err
+	}
+	f.mu.Lock()
+	c := f.findContainer(id)
+	attach := f.exec.attach
+	f.mu.Unlock()
+	if c == nil {
+		return types.HijackedResponse{}, noSuchContainer(id)
+	}
+	daemonEnd, clientEnd, err := socketPair()
+	if err != nil {
+		return types.HijackedResponse{}, err
+	}
+	go func() {
+		defer daemonEnd.Close()
+		if attach != nil {
+			attach(c.id, daemonEnd)
+			return
+		}
+		_, _ = io.Copy(io.Discard, daemonEnd) // silent until the client leaves
+	}()
+	return types.NewHijackedResponse(clientEnd, ""), nil
+}
+
+func (f *fakeDocker) ContainerResize(_ context.Context, id string, o container.ResizeOptions) error {
+	if err := f.record("ContainerResize", id); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.exec.resizes = append(f.exec.resizes, fmt.Sprintf("container %s %dx%d", id, o.Height, o.Width))
+	return nil
+}
+
+// runningExecs counts execs the fake daemon still runs.
+func (f *fakeDocker) runningExecs() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for _, e := range f.exec.execs {
+		if e.running {
+			n++
+		}
+	}
+	return n
 }

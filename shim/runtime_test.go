@@ -176,7 +176,7 @@ func TestUpdateRuntimeConfig(t *testing.T) {
 
 func TestUnbuiltRPCsAreUnimplemented(t *testing.T) {
 	c := newTestClients(t, newFakeDocker())
-	_, err := c.runtime.ExecSync(testContext(t), &runtimeapi.ExecSyncRequest{ContainerId: "x", Cmd: []string{"true"}})
+	_, err := c.runtime.ContainerStats(testContext(t), &runtimeapi.ContainerStatsRequest{ContainerId: "x"})
 	wantCode(t, err, codes.Unimplemented)
 }
 

@@ -32,6 +32,10 @@ type Config struct {
 	NetworkMode string
 	// Host is what ProbeHost found.
 	Host HostInfo
+	// Streaming hands out the URLs of exec, attach and port-forward
+	// sessions (a *streaming.Server running NewStreamingRuntime). Without
+	// it those calls fail with Unimplemented; ExecSync needs none.
+	Streaming StreamServer
 	// Network attaches pods through CNI (a *cni.Network); nil leaves pods
 	// on Docker's own network (NetworkMode).
 	Network PodNetwork

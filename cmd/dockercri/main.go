@@ -21,6 +21,7 @@ import (
 
 	"dockercri/shim"
 	"dockercri/shim/cni"
+	"dockercri/streaming"
 )
 
 // version and buildCommit are set at build time with
@@ -54,6 +55,10 @@ func run() error {
 		requestTimeout = fs.Duration("runtime-request-timeout", 2*time.Minute, "deadline of every short Docker call")
 		networkMode    = fs.String("docker-network-mode", "bridge", "Docker network of pods without host networking when no network plugin is used: bridge or none")
 		restrictOOM    = fs.String("restrict-oom-score-adj", "auto", "never give a container an oom_score_adj below dockercri's own: auto (when CAP_SYS_RESOURCE is missing), true or false")
+		streamAddr     = fs.String("streaming-bind-addr", streaming.DefaultAddr, "host:port of the exec, attach and port-forward server (port 0: any free port)")
+		streamCert     = fs.String("streaming-tls-cert", "", "TLS certificate of the streaming server (with --streaming-tls-key; plain HTTP without)")
+		streamKey      = fs.String("streaming-tls-key", "", "TLS key of the streaming server")
+		streamClientCA = fs.String("streaming-tls-client-ca", "", "CA bundle the streaming server verifies client certificates against (requires TLS)")
 		networkPlugin  = fs.String("network-plugin", "cni", "pod network: cni, or none (or empty) for Docker's own networking (--docker-network-mode)")
 		cniBinDirs     = fs.String("cni-bin-dir", "/opt/cni/bin", "comma-separated directories searched for CNI plugin binaries")
 		cniConfDir     = fs.String("cni-conf-dir", "/etc/cni/net.d", "directory of CNI network configs; the first valid one by name is used")
@@ -83,6 +88,13 @@ func run() error {
 		return err
 	}
 	defer docker.Close()
+	streamSrv, err := streaming.New(streaming.Config{
+		Addr: *streamAddr, TLSCertFile: *streamCert, TLSKeyFile: *streamKey, TLSClientCAFile: *streamClientCA,
+	}, shim.NewStreamingRuntime(docker))
+	if err != nil {
+		return err
+	}
+	defer streamSrv.Close()
 	var network shim.PodNetwork
 	switch *networkPlugin {
 	case "cni":
@@ -104,6 +116,7 @@ func run() error {
 		RuntimeRequestTimeout:     *requestTimeout,
 		NetworkMode:               *networkMode,
 		Host:                      host,
+		Streaming:                 streamSrv,
 		Network:                   network,
 	})
 	if err != nil {
@@ -117,10 +130,15 @@ func run() error {
 	srv := shim.NewGRPCServer(svc)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(lis) }()
+	go func() {
+		if err := streamSrv.Serve(); err != nil {
+			serveErr <- fmt.Errorf("streaming server: %w", err)
+		}
+	}()
 	resumeCtx, stopResume := context.WithCancel(context.Background())
 	defer stopResume()
 	go resume(resumeCtx, svc, *requestTimeout)
-	klog.InfoS("dockercri serving", "version", version, "endpoint", *endpoint, "docker", *dockerEndpoint)
+	klog.InfoS("dockercri serving", "version", version, "endpoint", *endpoint, "docker", *dockerEndpoint, "streaming", streamSrv.URL())
 	if _, err := daemon.SdNotify(false, daemon.SdNotifyReady); err != nil {
 		klog.ErrorS(err, "Notifying systemd failed")
 	}
