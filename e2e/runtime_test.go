@@ -71,9 +71,9 @@ func TestVersionAndInfo(t *testing.T) {
 
 func TestUnbuiltRPCsAreUnimplemented(t *testing.T) {
 	d := framework.StartDockercri(t)
-	_, err := d.Runtime.ContainerStats(framework.Context(t), &runtimeapi.ContainerStatsRequest{ContainerId: "x"})
+	_, err := d.Runtime.CheckpointContainer(framework.Context(t), &runtimeapi.CheckpointContainerRequest{ContainerId: "x"})
 	if status.Code(err) != codes.Unimplemented {
-		t.Fatalf("ContainerStats error = %v, want Unimplemented", err)
+		t.Fatalf("CheckpointContainer error = %v, want Unimplemented", err)
 	}
 }
 

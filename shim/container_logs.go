@@ -227,7 +227,10 @@ func (s *Service) Resume(ctx context.Context) error {
 }
 
 // Close stops background work.
-func (s *Service) Close() { s.logs.stopAll() }
+func (s *Service) Close() {
+	s.logs.stopAll()
+	s.stats.close()
+}
 
 // lastLogTime is the timestamp of the last entry copied for a container:
 // the last one in its CRI log file or, when the kubelet has just rotated

@@ -67,6 +67,7 @@ type Service struct {
 	checkpoints *checkpointStore
 	driver      atomic.Pointer[string] // Docker's cgroup driver, once known
 	logs        *logManager
+	stats       *statsManager
 }
 
 var (
@@ -99,6 +100,7 @@ func New(docker Docker, cfg Config) (*Service, error) {
 	}
 	s := &Service{docker: docker, cfg: cfg, pauseRef: pause, checkpoints: checkpoints}
 	s.logs = newLogManager(s)
+	s.stats = newStatsManager(s)
 	s.imageFS.ttl = imageFSCacheTTL
 	s.pingTimeout = statusPingTimeout
 	s.ready.Store(true)

@@ -342,6 +342,16 @@ func (d *Daemon) Restart() {
 	d.start()
 }
 
+// Pid is the running dockercri's process ID (0 when it is not running).
+func (d *Daemon) Pid() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.cmd == nil || d.cmd.Process == nil {
+		return 0
+	}
+	return d.cmd.Process.Pid
+}
+
 // LogContents returns everything dockercri has logged so far.
 func (d *Daemon) LogContents() string {
 	b, err := os.ReadFile(d.LogPath)

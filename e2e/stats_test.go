@@ -1,0 +1,78 @@
+package e2e
+
+import (
+	"testing"
+	"time"
+
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"dockercri/e2e/framework"
+)
+
+func containerStats(t *testing.T, d *framework.Daemon, id string) *runtimeapi.ContainerStats {
+	t.Helper()
+	resp, err := d.Runtime.ListContainerStats(framework.Context(t), &runtimeapi.ListContainerStatsRequest{Filter: &runtimeapi.ContainerStatsFilter{Id: id}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.GetStats()) != 1 {
+		t.Fatalf("stats of %d containers for %s", len(resp.GetStats()), id)
+	}
+	return resp.GetStats()[0]
+}
+
+// TestStatsCPUAndMemory: a container burning CPU shows growing usage and a
+// rate near one core; one holding 50 MiB (in tmpfs, so it stays resident)
+// shows a working set within 10% of it; the pod reports both, its network
+// interface and its processes.
+func TestStatsCPUAndMemory(t *testing.T) {
+	d := framework.StartDockercri(t)
+	image := busybox(t, d)
+	removePodsAfter(t, "stats")
+	pod := podConfig(t, "stats")
+	podID := runPod(t, d, pod)
+	burner := createAndStart(t, d, podID, pod, &runtimeapi.ContainerConfig{
+		Metadata: &runtimeapi.ContainerMetadata{Name: "burner"}, Image: spec(image),
+		Command: []string{"sh", "-c", "while :; do :; done"},
+	})
+	const fill = 50 << 20
+	holder := createAndStart(t, d, podID, pod, &runtimeapi.ContainerConfig{
+		Metadata: &runtimeapi.ContainerMetadata{Name: "holder"}, Image: spec(image),
+		Command: []string{"sh", "-c", "head -c 52428800 /dev/zero > /dev/shm/fill && touch /dev/shm/done && sleep 3600"},
+	})
+
+	first := containerStats(t, d, burner)
+	time.Sleep(time.Second)
+	second := containerStats(t, d, burner)
+	used := second.GetCpu().GetUsageCoreNanoSeconds().GetValue() - first.GetCpu().GetUsageCoreNanoSeconds().GetValue()
+	if used < 2e8 {
+		t.Fatalf("the burner used %d ns of CPU in a second", used)
+	}
+	if rate := second.GetCpu().GetUsageNanoCores().GetValue(); rate < 2e8 {
+		t.Fatalf("usage_nano_cores = %d, want most of a core", rate)
+	}
+
+	var ws uint64
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		ws = containerStats(t, d, holder).GetMemory().GetWorkingSetBytes().GetValue()
+		if ws >= fill {
+			break
+		}
+	}
+	if ws < fill*9/10 || ws > fill*11/10 {
+		t.Fatalf("working set %d, want within 10%% of %d", ws, fill)
+	}
+
+	ps, err := d.Runtime.PodSandboxStats(framework.Context(t), &runtimeapi.PodSandboxStatsRequest{PodSandboxId: podID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lx := ps.GetStats().GetLinux()
+	if len(lx.GetContainers()) != 2 || lx.GetMemory().GetWorkingSetBytes().GetValue() < ws ||
+		lx.GetProcess().GetProcessCount().GetValue() < 2 || lx.GetNetwork().GetDefaultInterface().GetName() != "eth0" {
+		t.Fatalf("pod stats = %v", lx)
+	}
+	if w := second.GetWritableLayer(); w == nil || w.GetFsId().GetMountpoint() == "" {
+		t.Fatalf("writable layer = %v", w)
+	}
+}

@@ -1,0 +1,294 @@
+package shim
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"k8s.io/klog/v2"
+
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"dockercri/shim/cgroups"
+	"dockercri/translate"
+)
+
+// Stats come from the containers' cgroup files, not from Docker's stats
+// API: a few small reads per container instead of a daemon round trip each
+// (and, without one-shot, a second's wait for two samples). What a read
+// needs is learnt once per container, with one inspect, and kept:
+//
+//   - its cgroup directories and pid (from /proc/<pid>/cgroup);
+//   - its writable layer's directory, whose size a background walker
+//     measures one container at a time, each at most every layerRefresh:
+//     never the storm of size inspects that put dockerd at 200% CPU under
+//     cri-dockerd.
+//
+// The previous CPU sample of each container gives usage_nano_cores.
+
+// layerRefresh is how old a writable layer's size may get.
+const layerRefresh = time.Minute
+
+type statsManager struct {
+	s     *Service
+	roots cgroups.Roots
+
+	mu      sync.Mutex
+	entries map[string]*statsEntry
+
+	layers *layerSizer
+}
+
+type statsEntry struct {
+	sandbox  bool // a pause container (read for its network), not an app container
+	pid      int
+	paths    cgroups.Paths
+	upperDir string
+	lastCPU  cgroups.Stats // the previous sample, for usage_nano_cores
+}
+
+func newStatsManager(s *Service) *statsManager {
+	return &statsManager{s: s, roots: cgroups.HostRoots, entries: map[string]*statsEntry{}, layers: newLayerSizer(layerRefresh)}
+}
+
+// entry returns what reading a running container's stats needs, inspecting
+// it only the first time.
+func (m *statsManager) entry(ctx context.Context, id string, sandbox bool) (*statsEntry, error) {
+	m.mu.Lock()
+	e := m.entries[id]
+	m.mu.Unlock()
+	if e != nil {
+		return e, nil
+	}
+	in, err := m.s.docker.ContainerInspect(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if in.ContainerJSONBase == nil || in.State == nil || !in.State.Running || in.State.Pid <= 0 {
+		return nil, cgroups.ErrNotFound
+	}
+	paths, err := m.roots.PathsOf(in.State.Pid)
+	if err != nil {
+		return nil, err
+	}
+	e = &statsEntry{sandbox: sandbox, pid: in.State.Pid, paths: paths, upperDir: in.GraphDriver.Data["UpperDir"]}
+	m.mu.Lock()
+	m.entries[id] = e
+	m.mu.Unlock()
+	return e, nil
+}
+
+// sample reads one container's cgroup and returns it with the previous
+// sample (zero the first time).
+func (m *statsManager) sample(ctx context.Context, id string, now time.Time) (cur, prev cgroups.Stats, e *statsEntry, err error) {
+	e, err = m.entry(ctx, id, false)
+	if err != nil {
+		return cur, prev, nil, err
+	}
+	cur, err = cgroups.Read(e.paths, now)
+	if err != nil {
+		m.forget(id) // gone or restarted: learn it again next time
+		return cur, prev, nil, err
+	}
+	m.mu.Lock()
+	prev, e.lastCPU = e.lastCPU, cur
+	m.mu.Unlock()
+	return cur, prev, e, nil
+}
+
+func (m *statsManager) forget(id string) {
+	m.mu.Lock()
+	delete(m.entries, id)
+	m.mu.Unlock()
+	m.layers.forget(id)
+}
+
+// prune drops what is kept for app containers (or, with sandbox, pause
+// containers) no longer running.
+func (m *statsManager) prune(running map[string]bool, sandbox bool) {
+	m.mu.Lock()
+	var gone []string
+	for id, e := range m.entries {
+		if e.sandbox == sandbox && !running[id] {
+			gone = append(gone, id)
+		}
+	}
+	m.mu.Unlock()
+	for _, id := range gone {
+		m.forget(id)
+	}
+	if !sandbox {
+		m.layers.retain(running)
+	}
+}
+
+func (m *statsManager) close() { m.layers.close() }
+
+// containerStats builds the CRI stats of one running container.
+func (m *statsManager) containerStats(ctx context.Context, attrs *runtimeapi.ContainerAttributes, now time.Time) (*runtimeapi.ContainerStats, cgroups.Stats, error) {
+	cur, prev, e, err := m.sample(ctx, attrs.GetId(), now)
+	if err != nil {
+		return nil, cur, err
+	}
+	ts := now.UnixNano()
+	st := &runtimeapi.ContainerStats{
+		Attributes: attrs,
+		Cpu: &runtimeapi.CpuUsage{
+			Timestamp:            ts,
+			UsageCoreNanoSeconds: &runtimeapi.UInt64Value{Value: cur.CPUUsageNanos},
+			UsageNanoCores:       &runtimeapi.UInt64Value{Value: nanoCores(prev, cur)},
+		},
+		Memory: &runtimeapi.MemoryUsage{
+			Timestamp:       ts,
+			WorkingSetBytes: &runtimeapi.UInt64Value{Value: cur.WorkingSet},
+			UsageBytes:      &runtimeapi.UInt64Value{Value: cur.MemoryUsage},
+			RssBytes:        &runtimeapi.UInt64Value{Value: cur.RSS},
+			PageFaults:      &runtimeapi.UInt64Value{Value: cur.PageFaults},
+			MajorPageFaults: &runtimeapi.UInt64Value{Value: cur.MajorPageFaults},
+		},
+	}
+	if cur.MemoryLimit > 0 {
+		avail := uint64(0)
+		if cur.MemoryLimit > cur.WorkingSet {
+			avail = cur.MemoryLimit - cur.WorkingSet
+		}
+		st.Memory.AvailableBytes = &runtimeapi.UInt64Value{Value: avail}
+	}
+	if e.upperDir != "" {
+		layer := m.layers.get(attrs.GetId(), e.upperDir, now)
+		st.WritableLayer = &runtimeapi.FilesystemUsage{
+			Timestamp:  layer.at.UnixNano(),
+			FsId:       &runtimeapi.FilesystemIdentifier{Mountpoint: e.upperDir},
+			UsedBytes:  &runtimeapi.UInt64Value{Value: layer.bytes},
+			InodesUsed: &runtimeapi.UInt64Value{Value: layer.inodes},
+		}
+	}
+	return st, cur, nil
+}
+
+// nanoCores is the CPU rate between two samples of the same cgroup.
+func nanoCores(prev, cur cgroups.Stats) uint64 {
+	if prev.Time.IsZero() || !cur.Time.After(prev.Time) || cur.CPUUsageNanos < prev.CPUUsageNanos {
+		return 0
+	}
+	return uint64(float64(cur.CPUUsageNanos-prev.CPUUsageNanos) / float64(cur.Time.Sub(prev.Time).Nanoseconds()) * 1e9)
+}
+
+// listRunning lists the running containers of one type (one Docker list,
+// no sizes).
+func (s *Service) listRunning(ctx context.Context, typ string, extra ...filters.KeyValuePair) ([]container.Summary, error) {
+	args := filters.NewArgs(append([]filters.KeyValuePair{
+		filters.Arg("label", translate.LabelContainerType+"="+typ),
+		filters.Arg("status", "running"),
+	}, extra...)...)
+	return s.docker.ContainerList(ctx, container.ListOptions{Filters: args})
+}
+
+// layerSizer measures writable layers in the background, one at a time.
+type layerSizer struct {
+	refresh time.Duration
+
+	mu      sync.Mutex
+	sizes   map[string]layerSize
+	pending map[string]string // id → dir, waiting to be measured
+	wake    chan struct{}
+	done    chan struct{}
+	closed  bool
+}
+
+type layerSize struct {
+	bytes, inodes uint64
+	at            time.Time
+}
+
+func newLayerSizer(refresh time.Duration) *layerSizer {
+	l := &layerSizer{refresh: refresh, sizes: map[string]layerSize{}, pending: map[string]string{},
+		wake: make(chan struct{}, 1), done: make(chan struct{})}
+	go l.run()
+	return l
+}
+
+// get returns the last measured size (zero until the first walk) and asks
+// for a new walk when it is older than the refresh period.
+func (l *layerSizer) get(id, dir string, now time.Time) layerSize {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	cur, ok := l.sizes[id]
+	if (!ok || now.Sub(cur.at) >= l.refresh) && !l.closed {
+		l.pending[id] = dir
+		select {
+		case l.wake <- struct{}{}:
+		default:
+		}
+	}
+	if !ok {
+		return layerSize{at: now}
+	}
+	return cur
+}
+
+func (l *layerSizer) forget(id string) {
+	l.mu.Lock()
+	delete(l.sizes, id)
+	delete(l.pending, id)
+	l.mu.Unlock()
+}
+
+// retain drops the sizes of containers not in keep (a walk that finished
+// after its container was forgotten leaves one).
+func (l *layerSizer) retain(keep map[string]bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for id := range l.sizes {
+		if !keep[id] {
+			delete(l.sizes, id)
+		}
+	}
+}
+
+func (l *layerSizer) run() {
+	for {
+		select {
+		case <-l.done:
+			return
+		case <-l.wake:
+		}
+		for l.step() {
+		}
+	}
+}
+
+// step measures one pending layer; false when none is pending.
+func (l *layerSizer) step() bool {
+	l.mu.Lock()
+	var id, dir string
+	for id, dir = range l.pending {
+		break
+	}
+	delete(l.pending, id)
+	closed := l.closed
+	l.mu.Unlock()
+	if id == "" || closed {
+		return false
+	}
+	bytes, inodes, err := diskUsage(dir)
+	if err != nil {
+		klog.V(5).InfoS("Measuring a writable layer failed", "container", id, "err", err)
+		return true
+	}
+	l.mu.Lock()
+	l.sizes[id] = layerSize{bytes: bytes, inodes: inodes, at: time.Now()}
+	l.mu.Unlock()
+	return true
+}
+
+func (l *layerSizer) close() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.closed {
+		l.closed = true
+		close(l.done)
+	}
+}
