@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -708,4 +709,20 @@ func (f *fakeDocker) runningExecs() int {
 		}
 	}
 	return n
+}
+
+func (f *fakeDocker) ImageTag(_ context.Context, source, target string) error {
+	if err := f.record("ImageTag", source+" "+target); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	img, _ := f.find(source)
+	if img == nil {
+		return fmt.Errorf("No such image: %s: %w", source, cerrdefs.ErrNotFound)
+	}
+	if !slices.Contains(img.tags, target) {
+		img.tags = append(img.tags, target)
+	}
+	return nil
 }

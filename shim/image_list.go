@@ -22,6 +22,7 @@ func (s *Service) ListImages(ctx context.Context, req *runtimeapi.ListImagesRequ
 	resp := &runtimeapi.ListImagesResponse{Images: make([]*runtimeapi.Image, 0, len(list))}
 	for _, summary := range list {
 		img := translate.ImageFromSummary(summary, s.isPinned)
+		s.unmirror(img)
 		if filter.Match(img) {
 			resp.Images = append(resp.Images, img)
 		}

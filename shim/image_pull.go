@@ -35,12 +35,13 @@ func (s *Service) PullImage(ctx context.Context, req *runtimeapi.PullImageReques
 	if err != nil {
 		return nil, fmt.Errorf("pull image %q: %w", ref, err)
 	}
-	if err := s.pull(ctx, ref, auth); err != nil {
+	name, err := s.pullMirrored(ctx, ref, auth)
+	if err != nil {
 		return nil, err
 	}
 	ictx, cancel := context.WithTimeout(ctx, s.cfg.RuntimeRequestTimeout)
 	defer cancel()
-	in, err := s.docker.ImageInspect(ictx, ref)
+	in, err := s.docker.ImageInspect(ictx, name)
 	if err != nil {
 		return nil, fmt.Errorf("inspect pulled image %q: %w", ref, err)
 	}

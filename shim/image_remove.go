@@ -25,6 +25,9 @@ func (s *Service) RemoveImage(ctx context.Context, req *runtimeapi.RemoveImageRe
 		return nil, err
 	}
 	in, err := s.docker.ImageInspect(ctx, ref)
+	if mref, ok := s.mirrorName(ref); ok && cerrdefs.IsNotFound(err) {
+		in, err = s.docker.ImageInspect(ctx, mref)
+	}
 	if cerrdefs.IsNotFound(err) {
 		return &runtimeapi.RemoveImageResponse{}, nil
 	}

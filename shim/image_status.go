@@ -21,6 +21,9 @@ func (s *Service) ImageStatus(ctx context.Context, req *runtimeapi.ImageStatusRe
 		return nil, err
 	}
 	in, err := s.docker.ImageInspect(ctx, ref)
+	if mref, ok := s.mirrorName(ref); ok && cerrdefs.IsNotFound(err) {
+		in, err = s.docker.ImageInspect(ctx, mref)
+	}
 	if cerrdefs.IsNotFound(err) {
 		return &runtimeapi.ImageStatusResponse{}, nil
 	}
@@ -28,6 +31,7 @@ func (s *Service) ImageStatus(ctx context.Context, req *runtimeapi.ImageStatusRe
 		return nil, fmt.Errorf("inspect image %q: %w", ref, err)
 	}
 	img, userErr := translate.ImageFromInspect(in, s.isPinned)
+	s.unmirror(img)
 	if userErr != nil {
 		// The image's USER is untrusted input; a bad one must not hide the
 		// image, and creating a container from it will refuse it.

@@ -156,13 +156,17 @@ func (s *Service) writeResolvConf(in container.InspectResponse, dns *runtimeapi.
 // ensureImage pulls ref unless Docker already has it.
 func (s *Service) ensureImage(ctx context.Context, ref string) error {
 	_, err := s.docker.ImageInspect(ctx, ref)
+	if mref, ok := s.mirrorName(ref); ok && cerrdefs.IsNotFound(err) {
+		_, err = s.docker.ImageInspect(ctx, mref)
+	}
 	if err == nil {
 		return nil
 	}
 	if !cerrdefs.IsNotFound(err) {
 		return fmt.Errorf("inspect image %q: %w", ref, err)
 	}
-	return s.pull(ctx, ref, "")
+	_, err = s.pullMirrored(ctx, ref, "")
+	return err
 }
 
 // cgroupDriver asks Docker once; the driver cannot change without a Docker

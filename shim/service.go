@@ -39,6 +39,8 @@ type Config struct {
 	// Network attaches pods through CNI (a *cni.Network); nil leaves pods
 	// on Docker's own network (NetworkMode).
 	Network PodNetwork
+	// Mirrors serve registries' images from elsewhere (--registry-mirror).
+	Mirrors translate.Mirrors
 }
 
 // Service implements runtimeapi.RuntimeServiceServer and

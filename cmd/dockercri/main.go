@@ -22,6 +22,7 @@ import (
 	"dockercri/shim"
 	"dockercri/shim/cni"
 	"dockercri/streaming"
+	"dockercri/translate"
 )
 
 // version and buildCommit are set at build time with
@@ -65,6 +66,20 @@ func run() error {
 		cniCacheDir    = fs.String("cni-cache-dir", "/var/lib/cni/cache", "directory where CNI keeps the results DEL needs")
 		showVersion    = fs.Bool("version", false, "print version and exit")
 	)
+	var mirrors translate.Mirrors
+	fs.Func("registry-mirror", "pull a registry's images from a mirror: <registry>=<url>, e.g. registry.k8s.io=http://127.0.0.1:5000/k8s (repeatable)", func(v string) error {
+		m, err := translate.ParseMirror(v)
+		if err != nil {
+			return err
+		}
+		for _, o := range mirrors {
+			if o.Registry == m.Registry {
+				return fmt.Errorf("registry %s has two mirrors", m.Registry)
+			}
+		}
+		mirrors = append(mirrors, m)
+		return nil
+	})
 	_ = fs.Parse(os.Args[1:])
 	if *showVersion {
 		fmt.Printf("dockercri %s (commit %s)\n", version, commit())
@@ -118,6 +133,7 @@ func run() error {
 		Host:                      host,
 		Streaming:                 streamSrv,
 		Network:                   network,
+		Mirrors:                   mirrors,
 	})
 	if err != nil {
 		return err
