@@ -52,6 +52,7 @@ e2e-down: ## stop it (add PURGE=1 to delete its data)
 
 e2e: build e2e-up
 	bash e2e/env/tools.sh
+	bash e2e/env/kubelet.sh
 	cd e2e && DOCKERCRI_BIN=$(CURDIR)/bin/dockercri $(GO) test -count=1 -timeout 40m ./...
 
 bench: ## Go benchmarks of the translate hot paths
