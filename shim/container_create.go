@@ -24,9 +24,6 @@ var dockerLogConfig = container.LogConfig{Type: "json-file", Config: map[string]
 // when it fails: the only thing it makes is the container itself, last.
 func (s *Service) CreateContainer(ctx context.Context, req *runtimeapi.CreateContainerRequest) (*runtimeapi.CreateContainerResponse, error) {
 	cfg, sbCfg := req.GetConfig(), req.GetSandboxConfig()
-	if req.GetPodSandboxId() == "" {
-		return nil, invalidArgument("empty pod sandbox id")
-	}
 	if cfg == nil || cfg.GetImage().GetImage() == "" {
 		return nil, invalidArgument("container config without image for pod sandbox %s", req.GetPodSandboxId())
 	}

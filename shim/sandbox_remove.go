@@ -14,9 +14,6 @@ import (
 // succeeds.
 func (s *Service) RemovePodSandbox(ctx context.Context, req *runtimeapi.RemovePodSandboxRequest) (*runtimeapi.RemovePodSandboxResponse, error) {
 	id := req.GetPodSandboxId()
-	if id == "" {
-		return nil, invalidArgument("empty pod sandbox id")
-	}
 	in, found, err := s.inspectSandbox(ctx, id)
 	if err != nil {
 		return nil, err

@@ -18,9 +18,6 @@ import (
 // interfaces (read in the pause process's namespace) and process count.
 func (s *Service) PodSandboxStats(ctx context.Context, req *runtimeapi.PodSandboxStatsRequest) (*runtimeapi.PodSandboxStatsResponse, error) {
 	id := req.GetPodSandboxId()
-	if id == "" {
-		return nil, invalidArgument("empty pod sandbox id")
-	}
 	in, found, err := s.inspectSandbox(ctx, id)
 	if err != nil {
 		return nil, err

@@ -17,9 +17,6 @@ import (
 // whose checkpoint remains is NOTREADY, so the kubelet stops and removes it.
 func (s *Service) PodSandboxStatus(ctx context.Context, req *runtimeapi.PodSandboxStatusRequest) (*runtimeapi.PodSandboxStatusResponse, error) {
 	id := req.GetPodSandboxId()
-	if id == "" {
-		return nil, invalidArgument("empty pod sandbox id")
-	}
 	in, found, err := s.inspectSandbox(ctx, id)
 	if err != nil {
 		return nil, err
@@ -49,8 +46,12 @@ func (s *Service) PodSandboxStatus(ctx context.Context, req *runtimeapi.PodSandb
 }
 
 // inspectSandbox inspects id (or a unique prefix of it) and checks that it
-// is a pod sandbox of ours. found is false when Docker has no such sandbox.
+// is a pod sandbox of ours. found is false when Docker has no such sandbox;
+// an empty id is the caller's error.
 func (s *Service) inspectSandbox(ctx context.Context, id string) (container.InspectResponse, bool, error) {
+	if id == "" {
+		return container.InspectResponse{}, false, invalidArgument("empty pod sandbox id")
+	}
 	in, err := s.docker.ContainerInspect(ctx, id)
 	if cerrdefs.IsNotFound(err) {
 		return in, false, nil

@@ -23,9 +23,6 @@ const sandboxStopTimeout = 10
 // kubelet retries stops and the CRI requires them to be idempotent.
 func (s *Service) StopPodSandbox(ctx context.Context, req *runtimeapi.StopPodSandboxRequest) (*runtimeapi.StopPodSandboxResponse, error) {
 	id := req.GetPodSandboxId()
-	if id == "" {
-		return nil, invalidArgument("empty pod sandbox id")
-	}
 	in, found, err := s.inspectSandbox(ctx, id)
 	if err != nil {
 		return nil, err
