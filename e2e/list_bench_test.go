@@ -11,6 +11,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -93,17 +94,12 @@ func BenchmarkList110Pods(b *testing.B) {
 			}
 		}
 	})
-	// What a shim built on Docker's stats API pays for the same answer.
+	// What a shim built on Docker's stats API pays for the same answer, asking
+	// for every container at once (one at a time, Docker 20.10 takes about a
+	// second each, one-shot or not).
 	b.Run("docker-stats-api", func(b *testing.B) {
 		for b.Loop() {
-			for _, id := range ids {
-				resp, err := hc.Get("http://docker/v1.41/containers/" + id + "/stats?stream=false&one-shot=true")
-				if err != nil {
-					b.Fatal(err)
-				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-			}
+			dockerStats(b, hc, ids)
 		}
 	})
 
@@ -180,16 +176,7 @@ func BenchmarkKubeletLoop110Pods(b *testing.B) {
 		})
 	})
 	b.Run("docker-stats-api", func(b *testing.B) {
-		loop(b, func() {
-			for _, id := range ids {
-				resp, err := hc.Get("http://docker/v1.41/containers/" + id + "/stats?stream=false&one-shot=true")
-				if err != nil {
-					b.Fatal(err)
-				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-			}
-		})
+		loop(b, func() { dockerStats(b, hc, ids) })
 	})
 }
 
@@ -203,4 +190,28 @@ func dockerdPid(b testing.TB) int {
 		b.Fatal(err)
 	}
 	return pid
+}
+
+// dockerStats asks Docker's stats API for every container, concurrently.
+func dockerStats(b *testing.B, hc *http.Client, ids []string) {
+	var wg sync.WaitGroup
+	errs := make(chan error, len(ids))
+	for _, id := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := hc.Get("http://docker/v1.41/containers/" + id + "/stats?stream=false&one-shot=true")
+			if err != nil {
+				errs <- err
+				return
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		b.Fatal(err)
+	}
 }
