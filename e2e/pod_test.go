@@ -314,7 +314,9 @@ func TestPodBadInput(t *testing.T) {
 	image := busybox(t, d)
 	removePodsAfter(t, "bad")
 	ctx := framework.Context(t)
-	before := framework.Docker(t, "ps", "-aq")
+	// Only this test's pod: the dockerd may run other tests' containers.
+	mine := func() string { return framework.Docker(t, "ps", "-aq", "--filter", "name=_bad_e2e_uid-bad_") }
+	before := mine()
 
 	_, err := d.Runtime.RunPodSandbox(ctx, &runtimeapi.RunPodSandboxRequest{Config: &runtimeapi.PodSandboxConfig{}})
 	wantStatus(t, "RunPodSandbox without metadata", err, codes.InvalidArgument)
@@ -385,7 +387,7 @@ func TestPodBadInput(t *testing.T) {
 			t.Fatalf("RemovePodSandbox #%d: %v", i+1, err)
 		}
 	}
-	if after := framework.Docker(t, "ps", "-aq"); after != before {
+	if after := mine(); after != before {
 		t.Fatalf("containers left behind:\nbefore %q\nafter  %q", before, after)
 	}
 }

@@ -230,6 +230,7 @@ func (s *Service) Resume(ctx context.Context) error {
 func (s *Service) Close() {
 	s.logs.stopAll()
 	s.stats.close()
+	s.events.close()
 }
 
 // lastLogTime is the timestamp of the last entry copied for a container:

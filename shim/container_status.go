@@ -28,16 +28,10 @@ func (s *Service) ContainerStatus(ctx context.Context, req *runtimeapi.Container
 	if !found {
 		return nil, notFound("container %q", req.GetContainerId())
 	}
-	if in.State != nil && !in.State.Running {
-		s.logs.waitDone(in.ID, logDrainWait)
-	}
-	st, err := translate.ContainerStatusFromInspect(in)
+	st, err := s.statusOf(ctx, in)
 	if err != nil {
 		return nil, err
 	}
-	st.Resources = resourcesOf(in.HostConfig)
-	st.User = userOf(in.Config.User)
-	s.describeImage(ctx, st)
 	resp := &runtimeapi.ContainerStatusResponse{Status: st}
 	if req.GetVerbose() {
 		b, err := json.Marshal(map[string]any{
@@ -49,6 +43,22 @@ func (s *Service) ContainerStatus(ctx context.Context, req *runtimeapi.Container
 		resp.Info = map[string]string{"info": string(b)}
 	}
 	return resp, nil
+}
+
+// statusOf builds the CRI status of an inspected app container, for
+// ContainerStatus and for the statuses container events carry.
+func (s *Service) statusOf(ctx context.Context, in container.InspectResponse) (*runtimeapi.ContainerStatus, error) {
+	if in.State != nil && !in.State.Running {
+		s.logs.waitDone(in.ID, logDrainWait)
+	}
+	st, err := translate.ContainerStatusFromInspect(in)
+	if err != nil {
+		return nil, err
+	}
+	st.Resources = resourcesOf(in.HostConfig)
+	st.User = userOf(in.Config.User)
+	s.describeImage(ctx, st)
+	return st, nil
 }
 
 // describeImage replaces an image ID in the status by the image's first

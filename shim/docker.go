@@ -7,6 +7,7 @@ import (
 
 	"github.com/docker/docker/api/types"
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/events"
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/api/types/system"
@@ -47,6 +48,10 @@ type Docker interface {
 	ContainerExecResize(ctx context.Context, execID string, options container.ResizeOptions) error
 	ContainerAttach(ctx context.Context, containerID string, options container.AttachOptions) (types.HijackedResponse, error)
 	ContainerResize(ctx context.Context, containerID string, options container.ResizeOptions) error
+
+	// Events streams Docker's events (GetContainerEvents); an error on the
+	// second channel ends the stream, as when Docker restarts.
+	Events(ctx context.Context, options events.ListOptions) (<-chan events.Message, <-chan error)
 
 	// ClientVersion is the API version negotiated with the daemon (or the
 	// client's default before the first successful request). Fields newer

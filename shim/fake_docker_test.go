@@ -18,6 +18,7 @@ import (
 	"github.com/distribution/reference"
 	"github.com/docker/docker/api/types"
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/events"
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/api/types/system"
@@ -51,6 +52,8 @@ type fakeDocker struct {
 	resolvDir string
 	// exec holds exec processes and attach sessions (methods at the end).
 	exec fakeExecState
+	// events holds event subscriptions (methods at the end).
+	events fakeEventState
 }
 
 type fakeImage struct {
@@ -325,6 +328,7 @@ func (f *fakeDocker) ContainerCreate(_ context.Context, cfg *container.Config, h
 	c := &fakeContainer{id: newID(), name: name, config: &copied, hostConfig: &hcCopy, imageID: img.id,
 		state: "created", created: time.Now()}
 	f.containers = append(f.containers, c)
+	f.emitLocked(c, events.ActionCreate)
 	return container.CreateResponse{ID: c.id}, nil
 }
 
@@ -339,6 +343,7 @@ func (f *fakeDocker) ContainerStart(_ context.Context, id string, _ container.St
 		return noSuchContainer(id)
 	}
 	c.state, c.started = "running", time.Now()
+	f.emitLocked(c, events.ActionStart)
 	return nil
 }
 
@@ -354,6 +359,8 @@ func (f *fakeDocker) ContainerStop(_ context.Context, id string, _ container.Sto
 	}
 	if c.state == "running" {
 		c.state, c.exitCode, c.finished = "exited", 137, time.Now()
+		f.emitLocked(c, events.ActionKill) // not reported: exercises the filter
+		f.emitLocked(c, events.ActionDie)
 	}
 	return nil
 }
@@ -377,6 +384,7 @@ func (f *fakeDocker) ContainerRemove(_ context.Context, id string, opts containe
 			break
 		}
 	}
+	f.emitLocked(c, events.ActionDestroy)
 	return nil
 }
 
@@ -725,4 +733,92 @@ func (f *fakeDocker) ImageTag(_ context.Context, source, target string) error {
 		img.tags = append(img.tags, target)
 	}
 	return nil
+}
+
+// fakeEventState is the event side of the fake daemon: subscriptions get
+// the events of the container calls above, and tests emit more or break
+// every stream as a Docker restart does.
+type fakeEventState struct {
+	subs []*fakeEventSub
+	// subscribed, when set, receives a value on each Events call.
+	subscribed chan struct{}
+}
+
+type fakeEventSub struct {
+	ctx  context.Context
+	opts events.ListOptions
+	msgs chan events.Message
+	errs chan error
+}
+
+// fakeEventBuffer is generous: the fake never blocks a container call on
+// a slow reader, and no test emits this many events.
+const fakeEventBuffer = 4096
+
+// Events subscribes like Docker's client: the error channel gets one error
+// and the stream is over. While the fake is down the error comes at once.
+func (f *fakeDocker) Events(ctx context.Context, opts events.ListOptions) (<-chan events.Message, <-chan error) {
+	sub := &fakeEventSub{ctx: ctx, opts: opts, msgs: make(chan events.Message, fakeEventBuffer), errs: make(chan error, 1)}
+	err := f.record("Events", "")
+	f.mu.Lock()
+	if err != nil {
+		sub.errs <- err
+	} else {
+		f.events.subs = append(f.events.subs, sub)
+	}
+	notify := f.events.subscribed
+	f.mu.Unlock()
+	if notify != nil {
+		notify <- struct{}{}
+	}
+	return sub.msgs, sub.errs
+}
+
+// emitLocked sends a container event to the subscriptions whose filters
+// match, as Docker does. f.mu is held.
+func (f *fakeDocker) emitLocked(c *fakeContainer, action events.Action) {
+	attrs := map[string]string{"name": c.name, "image": c.config.Image}
+	for k, v := range c.config.Labels {
+		attrs[k] = v
+	}
+	now := time.Now()
+	f.emitMessageLocked(events.Message{Type: events.ContainerEventType, Action: action, Time: now.Unix(), TimeNano: now.UnixNano(),
+		Actor: events.Actor{ID: c.id, Attributes: attrs}})
+}
+
+func (f *fakeDocker) emitMessageLocked(m events.Message) {
+	live := f.events.subs[:0]
+	for _, sub := range f.events.subs {
+		if sub.ctx.Err() != nil {
+			continue
+		}
+		live = append(live, sub)
+		a := sub.opts.Filters
+		if !a.ExactMatch("type", string(m.Type)) || !a.ExactMatch("event", string(m.Action)) || !a.MatchKVList("label", m.Actor.Attributes) {
+			continue
+		}
+		select {
+		case sub.msgs <- m:
+		default:
+			panic("fake docker: event subscriber more than fakeEventBuffer events behind")
+		}
+	}
+	f.events.subs = live
+}
+
+// emitEvent sends m to the matching subscriptions.
+func (f *fakeDocker) emitEvent(m events.Message) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.emitMessageLocked(m)
+}
+
+// breakEvents ends every event stream with err, as a stopping Docker does.
+func (f *fakeDocker) breakEvents(err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, sub := range f.events.subs {
+		sub.errs <- err
+	}
+	f.events.subs = nil
 }

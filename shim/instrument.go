@@ -66,6 +66,7 @@ func (s *Service) UnaryInterceptor(ctx context.Context, req any, info *grpc.Unar
 		ctx, cancel = context.WithTimeout(ctx, s.cfg.RuntimeRequestTimeout)
 		defer cancel()
 	}
+	finish := s.cfg.Metrics.StartRPC(method)
 	start := time.Now()
 	logger := klog.V(level)
 	if logger.Enabled() {
@@ -74,11 +75,13 @@ func (s *Service) UnaryInterceptor(ctx context.Context, req any, info *grpc.Unar
 	resp, err := handler(ctx, req)
 	if err != nil {
 		st := toStatus(err)
+		finish(status.Code(st))
 		// A failing call is worth seeing one level sooner than its success.
 		klog.V(max(level-1, 0)).InfoS("CRI request failed", "method", method, "code", status.Code(st).String(),
 			"err", status.Convert(st).Message(), "duration", time.Since(start))
 		return nil, st
 	}
+	finish(codes.OK)
 	if logger.Enabled() {
 		logger.InfoS("CRI response", "method", method, "response", resp, "duration", time.Since(start))
 	}
@@ -91,8 +94,12 @@ func (s *Service) StreamInterceptor(srv any, ss grpc.ServerStream, info *grpc.St
 	if !s.ready.Load() {
 		return status.Errorf(codes.Unavailable, "dockercri is not ready yet")
 	}
-	klog.V(levelDefault).InfoS("CRI stream", "method", path.Base(info.FullMethod))
-	return toStatus(handler(srv, ss))
+	method := path.Base(info.FullMethod)
+	klog.V(levelDefault).InfoS("CRI stream", "method", method)
+	finish := s.cfg.Metrics.StartRPC(method)
+	err := toStatus(handler(srv, ss))
+	finish(status.Code(err))
+	return err
 }
 
 // redact strips credentials from requests before they are logged.

@@ -12,6 +12,7 @@ import (
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
+	"dockercri/shim/metrics"
 	"dockercri/translate"
 )
 
@@ -41,6 +42,8 @@ type Config struct {
 	Network PodNetwork
 	// Mirrors serve registries' images from elsewhere (--registry-mirror).
 	Mirrors translate.Mirrors
+	// Metrics records CRI calls (--metrics-bind-addr); nil records nothing.
+	Metrics *metrics.Metrics
 }
 
 // Service implements runtimeapi.RuntimeServiceServer and
@@ -70,6 +73,7 @@ type Service struct {
 	driver      atomic.Pointer[string] // Docker's cgroup driver, once known
 	logs        *logManager
 	stats       *statsManager
+	events      *eventHub
 }
 
 var (
@@ -103,6 +107,7 @@ func New(docker Docker, cfg Config) (*Service, error) {
 	s := &Service{docker: docker, cfg: cfg, pauseRef: pause, checkpoints: checkpoints}
 	s.logs = newLogManager(s)
 	s.stats = newStatsManager(s)
+	s.events = newEventHub(s)
 	s.imageFS.ttl = imageFSCacheTTL
 	s.pingTimeout = statusPingTimeout
 	s.ready.Store(true)

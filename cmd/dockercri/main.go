@@ -21,6 +21,7 @@ import (
 
 	"dockercri/shim"
 	"dockercri/shim/cni"
+	"dockercri/shim/metrics"
 	"dockercri/streaming"
 	"dockercri/translate"
 )
@@ -64,6 +65,7 @@ func run() error {
 		cniBinDirs     = fs.String("cni-bin-dir", "/opt/cni/bin", "comma-separated directories searched for CNI plugin binaries")
 		cniConfDir     = fs.String("cni-conf-dir", "/etc/cni/net.d", "directory of CNI network configs; the first valid one by name is used")
 		cniCacheDir    = fs.String("cni-cache-dir", "/var/lib/cni/cache", "directory where CNI keeps the results DEL needs")
+		metricsAddr    = fs.String("metrics-bind-addr", "", "host:port to serve Prometheus metrics on at /metrics, e.g. 127.0.0.1:9090 (off when empty)")
 		showVersion    = fs.Bool("version", false, "print version and exit")
 	)
 	var mirrors translate.Mirrors
@@ -98,11 +100,21 @@ func run() error {
 	if host.MinOOMScoreAdj != nil {
 		klog.InfoS("OOM scores are restricted", "minimum", *host.MinOOMScoreAdj)
 	}
-	docker, err := shim.NewDockerClient(*dockerEndpoint)
+	dockerClient, err := shim.NewDockerClient(*dockerEndpoint)
 	if err != nil {
 		return err
 	}
-	defer docker.Close()
+	defer dockerClient.Close()
+	var m *metrics.Metrics
+	var metricsSrv *metrics.Server
+	if *metricsAddr != "" {
+		m = metrics.New()
+		if metricsSrv, err = metrics.Listen(*metricsAddr, m); err != nil {
+			return err
+		}
+		defer metricsSrv.Close()
+	}
+	docker := shim.WithDockerMetrics(dockerClient, m)
 	streamSrv, err := streaming.New(streaming.Config{
 		Addr: *streamAddr, TLSCertFile: *streamCert, TLSKeyFile: *streamKey, TLSClientCAFile: *streamClientCA,
 	}, shim.NewStreamingRuntime(docker))
@@ -134,6 +146,7 @@ func run() error {
 		Streaming:                 streamSrv,
 		Network:                   network,
 		Mirrors:                   mirrors,
+		Metrics:                   m,
 	})
 	if err != nil {
 		return err
@@ -151,6 +164,13 @@ func run() error {
 			serveErr <- fmt.Errorf("streaming server: %w", err)
 		}
 	}()
+	if metricsSrv != nil {
+		go func() {
+			if err := metricsSrv.Serve(); err != nil {
+				serveErr <- err
+			}
+		}()
+	}
 	resumeCtx, stopResume := context.WithCancel(context.Background())
 	defer stopResume()
 	go resume(resumeCtx, svc, *requestTimeout)
@@ -170,6 +190,7 @@ func run() error {
 		}
 	}
 	_, _ = daemon.SdNotify(false, daemon.SdNotifyStopping)
+	svc.EndEventStreams() // they never end on their own: a graceful stop would wait them out
 	gracefulStop(srv)
 	return nil
 }
