@@ -54,6 +54,9 @@ type fakeDocker struct {
 	exec fakeExecState
 	// events holds event subscriptions (methods at the end).
 	events fakeEventState
+	// hooks run when a method is called, before it acts and outside the
+	// lock: a test's way to change the daemon mid-RPC, as another client would.
+	hooks map[string]func()
 }
 
 type fakeImage struct {
@@ -95,12 +98,17 @@ func newFakeDocker() *fakeDocker {
 // record notes a call and returns the error to fail it with, if any.
 func (f *fakeDocker) record(method string, arg string) error {
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	f.calls = append(f.calls, strings.TrimSpace(method+" "+arg))
-	if f.down != nil {
-		return f.down
+	hook := f.hooks[method]
+	err := f.down
+	if err == nil {
+		err = f.errs[method]
 	}
-	return f.errs[method]
+	f.mu.Unlock()
+	if hook != nil {
+		hook()
+	}
+	return err
 }
 
 func (f *fakeDocker) callLog() []string {

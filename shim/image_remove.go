@@ -48,6 +48,13 @@ func (s *Service) RemoveImage(ctx context.Context, req *runtimeapi.RemoveImageRe
 		}
 		_, err := s.docker.ImageRemove(ctx, name, image.RemoveOptions{PruneChildren: true})
 		if err != nil && !cerrdefs.IsNotFound(err) {
+			// Another client (a second RemoveImage of the same image, the
+			// kubelet's image GC) may have removed it since the inspect:
+			// Docker 20.10 answers that with a server error ("unrecognized
+			// image ID"), not NotFound. Gone is what was asked for.
+			if _, ierr := s.docker.ImageInspect(ctx, in.ID); cerrdefs.IsNotFound(ierr) {
+				return &runtimeapi.RemoveImageResponse{}, nil
+			}
 			return nil, fmt.Errorf("remove image %q (%s): %w", name, in.ID, err)
 		}
 	}
