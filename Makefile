@@ -12,7 +12,7 @@ RUN_FLAGS      ?= -v 2
 GO             ?= go
 GOFLAGS_BUILD  := -trimpath -ldflags "-X main.version=$(VERSION) -X main.buildCommit=$(COMMIT)"
 
-.PHONY: build run test unit e2e e2e-up e2e-down vet fmt-check bench bench-e2e clean docker-up
+.PHONY: build run test unit e2e e2e-up e2e-down vet fmt-check bench bench-e2e clean docker-up critest critest-images critest-benchmark critest-containerd
 
 build: ## build bin/dockercri
 	$(GO) build $(GOFLAGS_BUILD) -o bin/dockercri ./cmd/dockercri
@@ -51,9 +51,25 @@ e2e-down: ## stop it (add PURGE=1 to delete its data)
 	bash e2e/env/down.sh $(if $(PURGE),--purge)
 
 e2e: build e2e-up
+	bash e2e/env/critest-images.sh
 	bash e2e/env/tools.sh
 	bash e2e/env/kubelet.sh
-	cd e2e && DOCKERCRI_BIN=$(CURDIR)/bin/dockercri $(GO) test -count=1 -timeout 40m ./...
+	cd e2e && DOCKERCRI_BIN=$(CURDIR)/bin/dockercri DOCKERCRI_CRITEST=1 $(GO) test -count=1 -timeout 45m ./...
+
+critest-images: e2e-up ## build critest's images offline and push them to the local registry's mirror paths
+	bash e2e/env/critest-images.sh
+
+critest: build critest-images ## cri-tools' CRI validation suite against dockercri (reports in e2e/reports/)
+	bash e2e/env/tools.sh
+	cd e2e && DOCKERCRI_BIN=$(CURDIR)/bin/dockercri DOCKERCRI_CRITEST=1 $(GO) test -count=1 -timeout 60m -run '^TestCritest$$' -v .
+
+critest-benchmark: build critest-images ## `critest -benchmark` (e2e/critest-benchmark.yaml; JSON in e2e/reports/critest-benchmark/)
+	bash e2e/env/tools.sh
+	cd e2e && DOCKERCRI_BIN=$(CURDIR)/bin/dockercri DOCKERCRI_CRITEST_BENCHMARK=1 $(GO) test -count=1 -timeout 60m -run '^TestCritestBenchmark$$' -v .
+
+critest-containerd: critest-images ## the same critest against Debian's containerd CRI plugin, for comparison (e2e/reports/containerd-critest.*)
+	bash e2e/env/tools.sh
+	bash e2e/env/critest-containerd.sh
 
 bench: ## Go benchmarks of the translate hot paths
 	$(GO) test -run '^$$' -bench . -benchmem ./translate/

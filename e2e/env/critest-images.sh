@@ -1,0 +1,435 @@
+#!/usr/bin/env bash
+# Builds, offline, every image critest (sigs.k8s.io/cri-tools v1.34.0) asks
+# for and pushes them to the open local registry under a mirror layout:
+#   registry.k8s.io/<path>:<tag> -> 127.0.0.1:5000/k8s/<path>:<tag>
+#   gcr.io/<path>:<tag>          -> 127.0.0.1:5000/gcr/<path>:<tag>
+# dockercri's --registry-mirror registry.k8s.io=http://127.0.0.1:5000/k8s (and
+# gcr.io=...) then pulls them under the names critest uses.
+#
+# Everything comes from Debian packages (apt-get download, cached under
+# $BUILD_DIR/critest/debs, so later runs need no network) and from this
+# script: Debian's dynamic busybox (the static one runs `ls` as a built-in,
+# which defeats the MaskedPaths spec) with hard-linked applets like the real
+# busybox image, util-linux's ipcs and procps' pgrep (which the specs run and
+# Debian's busybox lacks), Debian's nginx, and busybox httpd. Packages are
+# extracted (dpkg-deb -x), never installed, so the host's busybox-static
+# stays as up.sh wants it. Each binary is copied with the closure of the
+# shared libraries it needs, taken from the same extracted packages.
+#
+# Idempotent: an image whose inputs hash the same and that the registry still
+# serves is skipped. Needs the environment of e2e/env/up.sh (dockerd and the
+# open registry) and root.
+set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+[[ $EUID -eq 0 ]] || die "run as root"
+command -v go >/dev/null || export PATH=$PATH:/usr/local/go/bin
+start_time=$SECONDS
+
+CT_DIR=$BUILD_DIR/critest
+DEB_CACHE=$CT_DIR/debs
+DEB_ROOT=$CT_DIR/debroot
+ARCH=$(go env GOARCH) # critest's hostnet image is named after runtime.GOARCH
+
+# Debian packages the images are made of. The library packages are exactly
+# the closure of the binaries taken (busybox, ipcs, pgrep, nginx); a missing
+# one makes the build fail naming the library.
+CRITEST_DEBS=(
+	busybox libc6                                        # the base
+	util-linux                                           # ipcs (HostIpc specs)
+	procps libproc2-0 libsystemd0 libcap2 libgcrypt20    # pgrep (execSync timeout spec)
+	libgpg-error0 liblzma5 libzstd1 liblz4-1
+	nginx nginx-common libcrypt1 libpcre2-8-0 libssl3 zlib1g # nginx
+)
+
+# The images: "<mirror repo>:<tag> <kind>". The mirror repo is the name
+# critest asks for with registry.k8s.io/ replaced by k8s/ and gcr.io/ by gcr/.
+K8S=k8s/e2e-test-images
+GCR=gcr/k8s-staging-cri-tools
+CRITEST_IMAGES=(
+	"$K8S/busybox:1.29-2 base"                          # the default container image
+	"$K8S/nginx:1.14-2 nginx"                           # web server on :80, /var/run/nginx.pid
+	"$K8S/httpd:2.4.39-4 httpd"                         # multi-container specs: :80, logs "httpd"
+	"$K8S/nonewprivs:1.3 nonewprivs"                    # setuid-root nnp: "Effective uid: N"
+	"$GCR/hostnet-nginx-$ARCH:latest hostnet-nginx"     # nginx on :12003 (host network)
+	"$GCR/test-image-user-uid:latest user=1002"
+	"$GCR/test-image-user-username:latest user=www-data"
+	"$GCR/test-image-user-uid-group:latest user=1003:1004"
+	"$GCR/test-image-user-username-group:latest user=www-data:1004"
+	"$GCR/test-image-predefined-group:latest predefined-group" # uid 1000, in group 50000
+	"$GCR/test-image-latest:latest file=test-image-latest"
+	"$GCR/test-image-tag:test file=test"
+	"$GCR/test-image-tag:all file=all"
+	"$GCR/test-image-1:latest file=test-image-1"
+	"$GCR/test-image-2:latest file=test-image-2"
+	"$GCR/test-image-3:latest file=test-image-3"
+	# One image under three tags (built once, pushed three times).
+	"$GCR/test-image-tags:1 file=same-image"
+	"$GCR/test-image-tags:2 file=same-image"
+	"$GCR/test-image-tags:3 file=same-image"
+	# Not built: gcr.io/k8s-staging-cri-tools/test-image-digest@sha256:9700f9a2...
+	# is pinned to a digest no rebuild can reproduce (see e2e/critest-skip.txt).
+)
+
+# --- packages -----------------------------------------------------------------
+ensure_host_tools() {
+	# readelf (binutils) reads the libraries a binary needs.
+	command -v readelf >/dev/null && command -v dpkg-deb >/dev/null && return 0
+	log "installing binutils"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends binutils >/dev/null
+}
+
+cached_deb() { # package: prints the cached .deb, if any
+	local f
+	for f in "$DEB_CACHE/$1"_*.deb; do
+		[[ -f $f ]] && { echo "$f"; return 0; }
+	done
+	return 1
+}
+
+fetch_debs() {
+	local p missing=()
+	mkdir -p "$DEB_CACHE"
+	for p in "${CRITEST_DEBS[@]}"; do
+		cached_deb "$p" >/dev/null || missing+=("$p")
+	done
+	((${#missing[@]} == 0)) && return 0
+	log "downloading ${missing[*]} (Debian packages, cached in $DEB_CACHE)"
+	# apt-get download writes into the current directory; the sandbox user
+	# _apt cannot write to a root-only directory, hence Sandbox::User=root.
+	if ! (cd "$DEB_CACHE" && quiet apt-get download -o APT::Sandbox::User=root "${missing[@]}"); then
+		apt-get update -qq
+		(cd "$DEB_CACHE" && quiet apt-get download -o APT::Sandbox::User=root "${missing[@]}")
+	fi
+}
+
+extract_debs() {
+	local p
+	rm -rf "$DEB_ROOT" && mkdir -p "$DEB_ROOT"
+	for p in "${CRITEST_DEBS[@]}"; do
+		dpkg-deb -x "$(cached_deb "$p")" "$DEB_ROOT"
+	done
+}
+
+# --- rootfs helpers -----------------------------------------------------------
+# install_path ROOT REL [BASE]: copies DEB_ROOT/REL into ROOT/REL (a symlink
+# as a symlink, then its target too), unless BASE already has it.
+install_path() {
+	local root=$1 rel=${2#/} base=${3:-} target
+	[[ -n $base && (-e $base/$rel || -L $base/$rel) ]] && return 0
+	[[ -e $root/$rel || -L $root/$rel ]] && return 0
+	[[ -e $DEB_ROOT/$rel || -L $DEB_ROOT/$rel ]] || die "$rel is in none of the packages (${CRITEST_DEBS[*]})"
+	mkdir -p "$root/$(dirname "$rel")"
+	cp -a "$DEB_ROOT/$rel" "$root/$rel"
+	if [[ -L $DEB_ROOT/$rel ]]; then
+		target=$(readlink "$DEB_ROOT/$rel")
+		[[ $target == /* ]] || target=$(dirname "$rel")/$target
+		install_path "$root" "$target" "$base"
+	fi
+}
+
+find_lib() { # soname: prints the path (relative to DEB_ROOT) of the library
+	local d
+	for d in "$DEB_ROOT"/lib/*-linux-gnu "$DEB_ROOT"/usr/lib/*-linux-gnu "$DEB_ROOT"/lib "$DEB_ROOT"/usr/lib; do
+		if [[ -e $d/$1 || -L $d/$1 ]]; then
+			echo "${d#"$DEB_ROOT"/}/$1"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# install_binary ROOT REL [BASE]: the binary, its ELF interpreter and the
+# closure of the shared libraries it needs, all from DEB_ROOT.
+install_binary() {
+	local root=$1 rel=${2#/} base=${3:-} todo=("${2#/}") seen=" " f lib interp path
+	install_path "$root" "$rel" "$base"
+	while ((${#todo[@]})); do
+		f=${todo[0]}
+		todo=("${todo[@]:1}")
+		interp=$(readelf -lW "$DEB_ROOT/$f" 2>/dev/null | sed -n 's/.*Requesting program interpreter: \(.*\)]/\1/p')
+		[[ -n $interp ]] && install_path "$root" "$interp" "$base"
+		while read -r lib; do
+			[[ $seen == *" $lib "* ]] && continue
+			seen+="$lib "
+			path=$(find_lib "$lib") || die "$lib (needed by $f) is in none of the packages (${CRITEST_DEBS[*]}): add its package to CRITEST_DEBS"
+			install_path "$root" "$path" "$base"
+			todo+=("$path")
+		done < <(readelf -dW "$DEB_ROOT/$f" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
+	done
+}
+
+pack() { # dir tarfile
+	tar -C "$1" --numeric-owner --owner=0 --group=0 --mtime=@0 --sort=name -cf "$2" .
+}
+
+PASSWD='root:x:0:0:root:/root:/bin/sh
+daemon:x:1:1:daemon:/usr/sbin:/bin/false
+bin:x:2:2:bin:/bin:/bin/false
+sys:x:3:3:sys:/dev:/bin/false
+www-data:x:33:33:www-data:/var/www:/bin/false
+nobody:x:65534:65534:nobody:/nonexistent:/bin/false
+'
+GROUP='root:x:0:
+daemon:x:1:
+bin:x:2:
+sys:x:3:
+www-data:x:33:
+nogroup:x:65534:
+'
+# test-image-predefined-group: upstream runs `adduser -u 1000 -D default-user
+# && addgroup -g 50000 group-defined-in-image && addgroup default-user group-defined-in-image`.
+PREDEFINED_PASSWD="${PASSWD}default-user:x:1000:1000::/home/default-user:/bin/sh
+"
+PREDEFINED_GROUP="${GROUP}default-user:x:1000:
+group-defined-in-image:x:50000:default-user
+"
+
+# The base (registry.k8s.io/e2e-test-images/busybox:1.29-2): Debian's dynamic
+# busybox, each applet a hard link to it (as in the real image: a masked
+# /bin/ls must not mask the shell), plus ipcs and pgrep.
+make_base_rootfs() { # dir: writes dir/base.tar
+	local root=$1/base applet
+	rm -rf "$root" && mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,etc,tmp,root,proc,sys,dev,run,var,home}
+	chmod 1777 "$root/tmp"
+	chmod 700 "$root/root"
+	ln -s ../run "$root/var/run"
+	install_binary "$root" bin/busybox
+	install_binary "$root" usr/bin/ipcs
+	install_binary "$root" usr/bin/pgrep
+	while read -r applet; do
+		[[ -e $root/$applet || -L $root/$applet ]] && continue
+		mkdir -p "$root/$(dirname "$applet")"
+		ln "$root/bin/busybox" "$root/$applet"
+	done < <("$DEB_ROOT/bin/busybox" --list-full)
+	printf '%s' "$PASSWD" >"$root/etc/passwd"
+	printf '%s' "$GROUP" >"$root/etc/group"
+	printf 'passwd: files\ngroup: files\nshadow: files\nhosts: files dns\n' >"$root/etc/nsswitch.conf"
+	pack "$root" "$1/base.tar"
+	rm -rf "$root"
+}
+
+# nginx (registry.k8s.io/e2e-test-images/nginx:1.14-2): Debian's nginx and its
+# configuration, pid in /run/nginx.pid (= /var/run/nginx.pid), logs to the
+# container's stdout/stderr like the official image, a server on port 80.
+NGINX_CONF='server {
+    listen       80;
+    server_name  localhost;
+    location / {
+        root   /usr/share/nginx/html;
+        index  index.html index.htm;
+    }
+}
+'
+# hostnet-nginx: cri-tools' images/hostnet-nginx/default.conf, port 12003.
+HOSTNET_NGINX_CONF=${NGINX_CONF/listen       80;/listen       12003;}
+
+make_nginx_rootfs() { # dir base-dir: writes dir/nginx.tar
+	local root=$1/nginx base=$2
+	rm -rf "$root" && mkdir -p "$root"
+	install_binary "$root" usr/sbin/nginx "$base"
+	mkdir -p "$root/etc" "$root/usr/share/nginx" "$root/var/lib/nginx" "$root/var/log/nginx"
+	cp -a "$DEB_ROOT/etc/nginx" "$root/etc/nginx"
+	cp -a "$DEB_ROOT/usr/share/nginx/html" "$root/usr/share/nginx/html"
+	printf '%s' "$NGINX_CONF" >"$root/etc/nginx/conf.d/default.conf"
+	ln -s /dev/stdout "$root/var/log/nginx/access.log"
+	ln -s /dev/stderr "$root/var/log/nginx/error.log"
+	pack "$root" "$1/nginx.tar"
+	rm -rf "$root"
+}
+
+# httpd (registry.k8s.io/e2e-test-images/httpd:2.4.39-4): the multi-container
+# specs want a web server on port 80 whose log mentions "httpd", and a shell.
+# busybox's httpd in the foreground, started by an httpd-foreground like the
+# official image's, which says what it serves on stderr.
+HTTPD_FOREGROUND='#!/bin/sh
+echo "httpd-foreground: busybox httpd serving /usr/local/apache2/htdocs on :80" >&2
+exec httpd -f -v -p 80 -h /usr/local/apache2/htdocs
+'
+make_httpd_rootfs() { # dir: writes dir/httpd.tar
+	local root=$1/httpd
+	rm -rf "$root" && mkdir -p "$root/usr/local/bin" "$root/usr/local/apache2/htdocs"
+	printf '%s' "$HTTPD_FOREGROUND" >"$root/usr/local/bin/httpd-foreground"
+	chmod 755 "$root/usr/local/bin/httpd-foreground"
+	printf '<html><body><h1>It works!</h1></body></html>\n' >"$root/usr/local/apache2/htdocs/index.html"
+	pack "$root" "$1/httpd.tar"
+	rm -rf "$root"
+}
+
+# nonewprivs (registry.k8s.io/e2e-test-images/nonewprivs:1.3): a setuid-root
+# program printing its effective uid (kubernetes' test/images/nonewprivs/nnp.c),
+# here in Go. It goes in as a tar: a `docker build` COPY drops the setuid bit.
+NNP_MAIN='package main
+
+import (
+	"fmt"
+	"os"
+)
+
+func main() { fmt.Printf("Effective uid: %d\n", os.Geteuid()) }
+'
+make_nnp_rootfs() { # dir: writes dir/nnp.tar
+	local root=$1/nnp src=$1/nnp-src
+	rm -rf "$root" "$src" && mkdir -p "$root/usr/local/bin" "$src"
+	printf '%s' "$NNP_MAIN" >"$src/main.go"
+	printf 'module nnp\n\ngo 1.21\n' >"$src/go.mod"
+	(cd "$src" && CGO_ENABLED=0 GOFLAGS=-buildvcs=false go build -trimpath -ldflags '-s -w' -o "$root/usr/local/bin/nnp" .)
+	chmod 4755 "$root/usr/local/bin/nnp"
+	pack "$root" "$1/nnp.tar"
+	rm -rf "$root" "$src"
+}
+
+dockerfile() { # kind
+	local kind=$1
+	case $kind in
+	base) printf 'FROM scratch\nADD base.tar /\nENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\nCMD ["sh"]\n' ;;
+	nginx) printf 'FROM dcri-critest/base:build\nADD nginx.tar /\nEXPOSE 80\nSTOPSIGNAL SIGQUIT\nCMD ["nginx", "-g", "daemon off;"]\n' ;;
+	hostnet-nginx) printf 'FROM dcri-critest/nginx:build\nCOPY hostnet-nginx.conf /etc/nginx/conf.d/default.conf\nEXPOSE 12003\n' ;;
+	httpd) printf 'FROM dcri-critest/base:build\nADD httpd.tar /\nEXPOSE 80\nCMD ["httpd-foreground"]\n' ;;
+	nonewprivs) printf 'FROM dcri-critest/base:build\nADD nnp.tar /\nENTRYPOINT ["/usr/local/bin/nnp"]\n' ;;
+	user=*) printf 'FROM dcri-critest/base:build\nUSER %s\n' "${kind#user=}" ;;
+	predefined-group) printf 'FROM dcri-critest/base:build\nCOPY predefined-passwd /etc/passwd\nCOPY predefined-group /etc/group\nUSER 1000\n' ;;
+	# cri-tools' images/image-test: busybox plus an empty file named after the image.
+	file=*) printf 'FROM dcri-critest/base:build\nCOPY %s /%s\n' "${kind#file=}" "${kind#file=}" ;;
+	*) die "unknown image kind $kind" ;;
+	esac
+}
+
+local_tag() { # kind: the local build tag of an image kind
+	case $1 in
+	base | nginx) echo "dcri-critest/$1:build" ;;
+	*) echo "dcri-critest/${1//[=:]/-}:build" ;; # kinds are lower case
+	esac
+}
+
+# --- registry -----------------------------------------------------------------
+MANIFEST_ACCEPT=(-H 'Accept: application/vnd.docker.distribution.manifest.v2+json'
+	-H 'Accept: application/vnd.oci.image.manifest.v1+json')
+
+registry_has() { # repo tag
+	local code
+	code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "${MANIFEST_ACCEPT[@]}" \
+		"http://$REGISTRY/v2/$1/manifests/$2") || return 1
+	[[ $code == 200 ]]
+}
+
+hash_file() { # repo tag
+	local f=${1//\//_}
+	echo "$CT_DIR/hash/$f:$2"
+}
+
+up_to_date() { # repo tag hash
+	local f
+	f=$(hash_file "$1" "$2")
+	[[ -f $f && $(<"$f") == "$3" ]] && registry_has "$1" "$2"
+}
+
+manifest_digest() { # repo tag: the registry's Docker-Content-Digest
+	curl -sf --max-time 5 -I "${MANIFEST_ACCEPT[@]}" "http://$REGISTRY/v2/$1/manifests/$2" |
+		tr -d '\r' | sed -n 's/^[Dd]ocker-[Cc]ontent-[Dd]igest: //p'
+}
+
+# copy_in_registry SRC_REPO TAG DST_REPO: copies a manifest and its blobs
+# inside the registry (blob mounts), without pulling into the shared dockerd.
+copy_in_registry() {
+	local src=$1 tag=$2 dst=$3 tmp digest ctype code d
+	digest=$(manifest_digest "$src" "$tag")
+	[[ -n $digest ]] || die "$REGISTRY/$src:$tag not found: run e2e/env/up.sh first"
+	if [[ $(manifest_digest "$dst" "$tag") == "$digest" ]]; then
+		log "$REGISTRY/$dst:$tag up to date"
+		return 0
+	fi
+	log "copying $REGISTRY/$src:$tag to $REGISTRY/$dst:$tag"
+	tmp=$(mktemp -d)
+	curl -sf --max-time 10 -D "$tmp/headers" -o "$tmp/manifest" "${MANIFEST_ACCEPT[@]}" "http://$REGISTRY/v2/$src/manifests/$tag"
+	ctype=$(tr -d '\r' <"$tmp/headers" | sed -n 's/^[Cc]ontent-[Tt]ype: //p')
+	while read -r d; do
+		code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 30 -X POST \
+			"http://$REGISTRY/v2/$dst/blobs/uploads/?mount=$d&from=$src")
+		[[ $code == 201 ]] || die "mounting blob $d from $src into $dst: HTTP $code"
+	done < <(grep -o 'sha256:[0-9a-f]\{64\}' "$tmp/manifest" | sort -u)
+	curl -sf --max-time 10 -o /dev/null -X PUT -H "Content-Type: $ctype" --data-binary "@$tmp/manifest" \
+		"http://$REGISTRY/v2/$dst/manifests/$tag"
+	rm -rf "$tmp"
+}
+
+# --- main ---------------------------------------------------------------------
+build_images() {
+	local hash entry ref repo tag kind todo=() kinds=" " ctx k
+	hash=$({
+		for p in "${CRITEST_DEBS[@]}"; do sha256sum "$(cached_deb "$p")" | cut -d' ' -f1; done
+		go version
+		declare -f make_base_rootfs make_nginx_rootfs make_httpd_rootfs make_nnp_rootfs \
+			install_binary install_path find_lib pack dockerfile
+		printf '%s' "$PASSWD$GROUP$PREDEFINED_PASSWD$PREDEFINED_GROUP$NGINX_CONF$HOSTNET_NGINX_CONF$HTTPD_FOREGROUND$NNP_MAIN"
+	} | sha256sum | cut -d' ' -f1)
+	for entry in "${CRITEST_IMAGES[@]}"; do
+		read -r ref kind <<<"$entry"
+		repo=${ref%:*} tag=${ref##*:}
+		up_to_date "$repo" "$tag" "$hash" || todo+=("$entry")
+	done
+	if ((${#todo[@]} == 0)); then
+		log "critest images up to date (${#CRITEST_IMAGES[@]} in $REGISTRY/{k8s,gcr}/)"
+		return 0
+	fi
+	log "building $((${#todo[@]})) critest image(s)"
+	ctx=$CT_DIR/ctx
+	rm -rf "$ctx" && mkdir -p "$ctx" "$CT_DIR/hash"
+	extract_debs
+	make_base_rootfs "$ctx"
+	# The layers the others add on the base.
+	mkdir -p "$ctx/base-root" && tar -C "$ctx/base-root" -xf "$ctx/base.tar"
+	make_nginx_rootfs "$ctx" "$ctx/base-root"
+	rm -rf "$ctx/base-root"
+	make_httpd_rootfs "$ctx"
+	make_nnp_rootfs "$ctx"
+	printf '%s' "$HOSTNET_NGINX_CONF" >"$ctx/hostnet-nginx.conf"
+	printf '%s' "$PREDEFINED_PASSWD" >"$ctx/predefined-passwd"
+	printf '%s' "$PREDEFINED_GROUP" >"$ctx/predefined-group"
+	for k in test-image-latest test all test-image-1 test-image-2 test-image-3 same-image; do
+		: >"$ctx/$k"
+	done
+	# base and nginx first: the others start FROM them.
+	for k in base nginx; do
+		dockerfile "$k" >"$ctx/Dockerfile.$k"
+		quiet docker build -t "$(local_tag "$k")" -f "$ctx/Dockerfile.$k" "$ctx"
+		kinds+="$k "
+	done
+	for entry in "${todo[@]}"; do
+		read -r ref kind <<<"$entry"
+		repo=${ref%:*} tag=${ref##*:}
+		if [[ $kinds != *" $kind "* ]]; then
+			dockerfile "$kind" >"$ctx/Dockerfile.x"
+			quiet docker build -t "$(local_tag "$kind")" -f "$ctx/Dockerfile.x" "$ctx"
+			kinds+="$kind "
+		fi
+		log "pushing $REGISTRY/$repo:$tag"
+		docker tag "$(local_tag "$kind")" "$REGISTRY/$repo:$tag"
+		quiet docker push "$REGISTRY/$repo:$tag"
+		docker rmi "$REGISTRY/$repo:$tag" >/dev/null
+		echo "$hash" >"$(hash_file "$repo" "$tag")"
+	done
+	# Derived images first, then nginx and base (their parents).
+	for k in $kinds; do
+		[[ $k == base || $k == nginx ]] || docker rmi "$(local_tag "$k")" >/dev/null
+	done
+	docker rmi "$(local_tag nginx)" "$(local_tag base)" >/dev/null
+	rm -rf "$ctx" "$DEB_ROOT"
+}
+
+main() {
+	docker_answers || die "the private dockerd does not answer on $DOCKER_SOCK: run e2e/env/up.sh first"
+	curl -sf --max-time 2 -o /dev/null "http://$REGISTRY/v2/" || die "no registry on $REGISTRY: run e2e/env/up.sh first"
+	ensure_host_tools
+	fetch_debs
+	build_images
+	# The pause image, for a dockercri left with its default
+	# --pod-infra-container-image registry.k8s.io/pause:3.10.
+	copy_in_registry pause 3.10 k8s/pause
+	log "critest images ready in $((SECONDS - start_time))s"
+}
+
+main "$@"
