@@ -59,6 +59,12 @@ func (s *Service) CreateContainer(ctx context.Context, req *runtimeapi.CreateCon
 	if img.Config != nil {
 		imageUser = img.Config.User
 	}
+	var accounts *translate.Accounts
+	if translate.NeedsAccounts(cfg.GetLinux().GetSecurityContext(), imageUser) {
+		if accounts, err = s.imageAccounts(ctx, img.ID); err != nil {
+			return nil, fmt.Errorf("container %q: %w", name, err)
+		}
+	}
 	labels, err := translate.ContainerLabels(cfg, sb.ID, logPath)
 	if err != nil {
 		return nil, fmt.Errorf("container %q: %w", name, err)
@@ -73,6 +79,7 @@ func (s *Service) CreateContainer(ctx context.Context, req *runtimeapi.CreateCon
 		CgroupDriver:       driver,
 		APIVersion:         s.docker.ClientVersion(),
 		ImageUser:          imageUser,
+		Accounts:           accounts,
 		HostCapabilities:   s.cfg.Host.capabilities(),
 		MinOOMScoreAdj:     s.cfg.Host.MinOOMScoreAdj,
 		LoadSeccompProfile: os.ReadFile,

@@ -3,6 +3,8 @@ package shim
 import (
 	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -56,7 +58,7 @@ func (s *Service) statusOf(ctx context.Context, in container.InspectResponse) (*
 		return nil, err
 	}
 	st.Resources = resourcesOf(in.HostConfig)
-	st.User = userOf(in.Config.User)
+	st.User = s.userOf(in)
 	s.describeImage(ctx, st)
 	return st, nil
 }
@@ -100,9 +102,25 @@ func resourcesOf(hc *container.HostConfig) *runtimeapi.ContainerResources {
 	}}
 }
 
-// userOf reports the container's numeric uid and gid when Docker's User is
-// numeric; names would need the image's /etc/passwd, which is not read here.
-func userOf(user string) *runtimeapi.ContainerUser {
+// userOf reports the identity of a running container's process as the
+// kernel holds it (uid, gid and supplementary groups, from /proc); for a
+// container not running, or whose process dockercri cannot see, the
+// numeric parts of Docker's User.
+func (s *Service) userOf(in container.InspectResponse) *runtimeapi.ContainerUser {
+	if in.State != nil && in.State.Running && in.State.Pid > 0 {
+		status, err := os.ReadFile(filepath.Join(s.stats.roots.Proc, strconv.Itoa(in.State.Pid), "status"))
+		if err == nil {
+			if u, err := translate.ProcessUser(status); err == nil {
+				return u
+			}
+		}
+	}
+	return userOfConfig(in.Config.User)
+}
+
+// userOfConfig reads the numeric uid and gid out of Docker's User; names
+// would need the image's /etc/passwd.
+func userOfConfig(user string) *runtimeapi.ContainerUser {
 	u, g, _ := strings.Cut(user, ":")
 	uid, err := strconv.ParseInt(u, 10, 64)
 	if err != nil || uid < 0 {

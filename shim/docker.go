@@ -40,6 +40,8 @@ type Docker interface {
 	ContainerInspect(ctx context.Context, id string) (container.InspectResponse, error)
 	ContainerUpdate(ctx context.Context, id string, update container.UpdateConfig) (container.UpdateResponse, error)
 	ContainerLogs(ctx context.Context, id string, options container.LogsOptions) (io.ReadCloser, error)
+	// CopyFromContainer reads an image's accounts (image_accounts.go).
+	CopyFromContainer(ctx context.Context, containerID, srcPath string) (io.ReadCloser, container.PathStat, error)
 
 	// Exec and attach (ExecSync and the streaming sessions).
 	ContainerExecCreate(ctx context.Context, containerID string, options container.ExecOptions) (container.ExecCreateResponse, error)

@@ -1,6 +1,8 @@
 package shim
 
 import (
+	"archive/tar"
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -8,6 +10,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -66,6 +69,7 @@ type fakeImage struct {
 	size    int64
 	user    string
 	labels  map[string]string // merged under a container's own labels, like Docker
+	files   map[string]string // path -> content, for CopyFromContainer
 }
 
 // fakeContainer is a container as the fake daemon keeps it.
@@ -829,4 +833,36 @@ func (f *fakeDocker) breakEvents(err error) {
 		sub.errs <- err
 	}
 	f.events.subs = nil
+}
+
+// CopyFromContainer serves the files of the container's image (fakeImage.files)
+// as Docker does: a tar stream holding the one file.
+func (f *fakeDocker) CopyFromContainer(_ context.Context, id, path string) (io.ReadCloser, container.PathStat, error) {
+	if err := f.record("CopyFromContainer", id+" "+path); err != nil {
+		return nil, container.PathStat{}, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c := f.findContainer(id)
+	if c == nil {
+		return nil, container.PathStat{}, noSuchContainer(id)
+	}
+	var content string
+	var ok bool
+	for _, img := range f.images {
+		if img.id == c.imageID {
+			content, ok = img.files[path]
+		}
+	}
+	if !ok {
+		return nil, container.PathStat{}, fmt.Errorf("Could not find the file %s in container %s: %w", path, id, cerrdefs.ErrNotFound)
+	}
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	if err := tw.WriteHeader(&tar.Header{Name: filepath.Base(path), Mode: 0o644, Size: int64(len(content)), Typeflag: tar.TypeReg}); err != nil {
+		return nil, container.PathStat{}, err
+	}
+	tw.Write([]byte(content))
+	tw.Close()
+	return io.NopCloser(&buf), container.PathStat{Name: filepath.Base(path), Size: int64(len(content))}, nil
 }

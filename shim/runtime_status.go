@@ -42,6 +42,8 @@ func (s *Service) Status(ctx context.Context, req *runtimeapi.StatusRequest) (*r
 	}
 	resp := &runtimeapi.StatusResponse{
 		Status: &runtimeapi.RuntimeStatus{Conditions: []*runtimeapi.RuntimeCondition{runtimeCond, networkCond}},
+		// Both policies are built from the image's accounts (translate/groups_policy.go).
+		Features: &runtimeapi.RuntimeFeatures{SupplementalGroupsPolicy: true},
 		RuntimeHandlers: []*runtimeapi.RuntimeHandler{{
 			Name: "",
 			Features: &runtimeapi.RuntimeHandlerFeatures{

@@ -74,6 +74,7 @@ type Service struct {
 	logs        *logManager
 	stats       *statsManager
 	events      *eventHub
+	accounts    accountsCache
 }
 
 var (

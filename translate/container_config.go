@@ -21,6 +21,9 @@ type ContainerOptions struct {
 	// runs it, so its numeric ids are range-checked (run_as_group without a
 	// user is refused as CRI requires, not combined with it: see secUser).
 	ImageUser string
+	// Accounts are the image's /etc/passwd and /etc/group, read by the shim
+	// when NeedsAccounts says the supplemental groups policy needs them.
+	Accounts *Accounts
 	// HostCapabilities is the host's capability bounding set ("CAP_CHOWN",
 	// ...). When it lacks a capability Docker knows, Docker's privileged mode
 	// cannot start here, so privileged containers and CapAdd ALL are built

@@ -48,6 +48,7 @@ func secContainer(sc *runtimeapi.LinuxContainerSecurityContext, sandboxPrivilege
 		steps := []cfgOpt{
 			secUser(sc.GetRunAsUser(), sc.GetRunAsUsername(), sc.GetRunAsGroup(), opts.ImageUser),
 			secGroups(sc.GetSupplementalGroups(), sc.GetSupplementalGroupsPolicy()),
+			secGroupsPolicy(sc, opts),
 			secFlags(sc.GetReadonlyRootfs(), sc.GetNoNewPrivs()),
 		}
 		if sc.GetPrivileged() {
@@ -122,15 +123,12 @@ func secImageUser(user string) error {
 	return nil
 }
 
-// secGroups maps supplemental_groups to GroupAdd. Docker always adds the
-// groups /etc/group in the image gives the user, which is the Merge policy;
-// Strict cannot be had.
+// secGroups maps supplemental_groups to GroupAdd and checks the policy;
+// secGroupsPolicy applies it (see groups_policy.go).
 func secGroups(groups []int64, policy runtimeapi.SupplementalGroupsPolicy) cfgOpt {
 	return func(c *Created) error {
 		switch policy {
-		case runtimeapi.SupplementalGroupsPolicy_Merge:
-		case runtimeapi.SupplementalGroupsPolicy_Strict:
-			return cfgUnsupported("supplemental_groups_policy Strict: Docker always adds the image's /etc/group memberships")
+		case runtimeapi.SupplementalGroupsPolicy_Merge, runtimeapi.SupplementalGroupsPolicy_Strict:
 		default:
 			return cfgInvalid("supplemental_groups_policy %d is unknown", policy)
 		}

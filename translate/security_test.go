@@ -55,7 +55,7 @@ func TestContainerUser(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := cfgTestSecurity(tt.give, false, ContainerOptions{ImageUser: tt.imageUser})
+			got, err := cfgTestSecurity(tt.give, false, ContainerOptions{ImageUser: tt.imageUser, Accounts: groupsTestAccounts})
 			if tt.wantErr != "" {
 				cfgTestWantErr(t, err, ErrInvalidConfig, tt.wantErr)
 				return
@@ -77,8 +77,8 @@ func TestContainerSupplementalGroups(t *testing.T) {
 	}
 	_, err = cfgTestSecurity(&runtimeapi.LinuxContainerSecurityContext{SupplementalGroups: []int64{4294967296}}, false, ContainerOptions{})
 	cfgTestWantErr(t, err, ErrInvalidConfig, "supplemental_groups")
-	_, err = cfgTestSecurity(&runtimeapi.LinuxContainerSecurityContext{SupplementalGroupsPolicy: runtimeapi.SupplementalGroupsPolicy_Strict}, false, ContainerOptions{})
-	cfgTestWantErr(t, err, ErrUnsupported, "supplemental_groups_policy Strict")
+	_, err = cfgTestSecurity(&runtimeapi.LinuxContainerSecurityContext{SupplementalGroupsPolicy: 7}, false, ContainerOptions{})
+	cfgTestWantErr(t, err, ErrInvalidConfig, "supplemental_groups_policy 7")
 }
 
 func TestContainerReadonlyRootfsAndNoNewPrivs(t *testing.T) {
@@ -312,7 +312,9 @@ func TestSandboxSecurityContext(t *testing.T) {
 			wantIgnored: []string{"seccomp: Localhost profile /p.json for the pause container: it keeps Docker's default profile (the app containers get the profile)"}},
 		{name: "group without user", give: &runtimeapi.LinuxSandboxSecurityContext{RunAsGroup: cfgTestInt(1000)}, wantErr: ErrInvalidConfig},
 		{name: "uid 2^32", give: &runtimeapi.LinuxSandboxSecurityContext{RunAsUser: cfgTestInt(4294967296)}, wantErr: ErrInvalidConfig},
-		{name: "strict groups", give: &runtimeapi.LinuxSandboxSecurityContext{SupplementalGroupsPolicy: runtimeapi.SupplementalGroupsPolicy_Strict}, wantErr: ErrUnsupported},
+		// The pause image has no accounts: Strict and Merge are the same to it.
+		{name: "strict groups as Docker makes them", give: &runtimeapi.LinuxSandboxSecurityContext{RunAsUser: cfgTestInt(65535), SupplementalGroups: []int64{2000},
+			SupplementalGroupsPolicy: runtimeapi.SupplementalGroupsPolicy_Strict, Seccomp: cfgTestRuntimeDefault}, wantUser: "65535", wantGroups: []string{"2000"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,0 +1,155 @@
+package shim
+
+import (
+	"archive/tar"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"sync"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"k8s.io/klog/v2"
+
+	"dockercri/translate"
+)
+
+// An image's /etc/passwd and /etc/group decide the groups of a container
+// under the supplemental groups policy (translate.NeedsAccounts). Docker
+// reads files only out of containers, so they are copied out of a scratch
+// container of the image, created (never started) and removed at once. An
+// image ID fixes its files, so each image is read once and the result is
+// cached; the cache is bounded.
+//
+// Scratch containers are named accountsScratchPrefix + random. One that a
+// crash left behind is removed by the first read after a restart.
+const (
+	accountsScratchPrefix = "dockercri-accounts-"
+	// maxAccountsFile bounds what is read of an untrusted image's file.
+	maxAccountsFile = 1 << 20
+	// maxAccountsCached bounds the cache (two small files per image).
+	maxAccountsCached = 256
+)
+
+type accountsCache struct {
+	mu      sync.Mutex
+	byImage map[string]*translate.Accounts
+	order   []string // insertion order, to evict the oldest
+	swept   sync.Once
+}
+
+// imageAccounts returns the accounts of the image with this ID.
+func (s *Service) imageAccounts(ctx context.Context, imageID string) (*translate.Accounts, error) {
+	c := &s.accounts
+	c.mu.Lock()
+	acc, ok := c.byImage[imageID]
+	c.mu.Unlock()
+	if ok {
+		return acc, nil
+	}
+	c.swept.Do(func() { s.sweepAccountsScratch(ctx) })
+	acc, err := s.readAccounts(ctx, imageID)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.byImage == nil {
+		c.byImage = map[string]*translate.Accounts{}
+	}
+	if _, ok := c.byImage[imageID]; !ok {
+		if len(c.order) >= maxAccountsCached {
+			delete(c.byImage, c.order[0])
+			c.order = c.order[1:]
+		}
+		c.byImage[imageID] = acc
+		c.order = append(c.order, imageID)
+	}
+	return acc, nil
+}
+
+func (s *Service) readAccounts(ctx context.Context, imageID string) (acc *translate.Accounts, retErr error) {
+	suffix := make([]byte, 8)
+	if _, err := rand.Read(suffix); err != nil {
+		return nil, err
+	}
+	name := accountsScratchPrefix + hex.EncodeToString(suffix)
+	resp, err := s.docker.ContainerCreate(ctx, &container.Config{
+		Image:           imageID,
+		Entrypoint:      []string{"/never-started"}, // an image may have no command
+		NetworkDisabled: true,
+	}, &container.HostConfig{NetworkMode: "none", LogConfig: container.LogConfig{Type: "none"}}, nil, nil, name)
+	if err != nil {
+		return nil, fmt.Errorf("read the accounts of image %s: create %s: %w", imageID, name, err)
+	}
+	defer s.rollback("scratch container", resp.ID, func(ctx context.Context) error { return s.removeContainer(ctx, resp.ID) })
+	acc = &translate.Accounts{}
+	if acc.Passwd, err = s.copyFile(ctx, resp.ID, "/etc/passwd"); err != nil {
+		return nil, fmt.Errorf("read /etc/passwd of image %s: %w", imageID, err)
+	}
+	if acc.Group, err = s.copyFile(ctx, resp.ID, "/etc/group"); err != nil {
+		return nil, fmt.Errorf("read /etc/group of image %s: %w", imageID, err)
+	}
+	return acc, nil
+}
+
+// copyFile copies a regular file out of a container: nil when there is no
+// such file (or it is not a regular file, as runc would not read a link
+// out of the image either), at most maxAccountsFile bytes of it.
+func (s *Service) copyFile(ctx context.Context, id, path string) ([]byte, error) {
+	rc, _, err := s.docker.CopyFromContainer(ctx, id, path)
+	if cerrdefs.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	tr := tar.NewReader(rc)
+	hdr, err := tr.Next()
+	if errors.Is(err, io.EOF) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if hdr.Typeflag != tar.TypeReg {
+		return nil, nil
+	}
+	b, err := io.ReadAll(io.LimitReader(tr, maxAccountsFile+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if len(b) > maxAccountsFile {
+		return nil, fmt.Errorf("%s: larger than %d bytes", path, maxAccountsFile)
+	}
+	return b, nil
+}
+
+// sweepAccountsScratch removes the scratch containers a crashed dockercri
+// left. Failing to is logged: the read goes on.
+func (s *Service) sweepAccountsScratch(ctx context.Context) {
+	list, err := s.docker.ContainerList(ctx, container.ListOptions{
+		All: true, Filters: filters.NewArgs(filters.Arg("name", "^/"+accountsScratchPrefix)),
+	})
+	if err != nil {
+		klog.ErrorS(err, "Listing leftover scratch containers failed")
+		return
+	}
+	for _, c := range list {
+		// The filter is a regular expression Docker matches; only what
+		// really bears the name goes.
+		if !slices.ContainsFunc(c.Names, func(n string) bool { return strings.HasPrefix(n, "/"+accountsScratchPrefix) }) {
+			continue
+		}
+		if err := s.removeContainer(ctx, c.ID); err != nil {
+			klog.ErrorS(err, "Removing a leftover scratch container failed", "container", c.ID)
+		}
+	}
+}
