@@ -20,6 +20,9 @@ import (
 // asked for, and the mirror's tag removed; a failing mirror falls back to the
 // registry. Names Docker keeps for the mirror (repo digests) are reported
 // under the registry's name.
+//
+// Pulls of one image through its mirror take turns: one pull's untag of the
+// mirror's name would otherwise pull the name from under another's tag.
 
 // pullMirrored pulls ref, through its mirror when it has one, and returns
 // the name Docker now knows the image by.
@@ -28,6 +31,11 @@ func (s *Service) pullMirrored(ctx context.Context, ref, auth string) (string, e
 	if !ok {
 		return ref, s.pull(ctx, ref, auth)
 	}
+	unlock, err := s.mirrorPulls.lock(ctx, mref)
+	if err != nil {
+		return "", fmt.Errorf("pull image %q: waiting for another pull of it: %w", ref, err)
+	}
+	defer unlock()
 	if err := s.pull(ctx, mref, ""); err != nil {
 		klog.InfoS("Pull from the mirror failed; pulling from the registry", "image", ref, "mirror", mref, "err", err)
 		return ref, s.pull(ctx, ref, auth)
@@ -42,10 +50,10 @@ func (s *Service) pullMirrored(ctx context.Context, ref, auth string) (string, e
 	defer cancel()
 	in, err := s.docker.ImageInspect(tctx, mref)
 	if err != nil {
-		return "", fmt.Errorf("inspect %q pulled from the mirror: %w", mref, err)
+		return "", fmt.Errorf("inspect %q pulled from the mirror: %w", mref, vanished(err))
 	}
 	if err := s.docker.ImageTag(tctx, mref, ref); err != nil {
-		return "", fmt.Errorf("tag %q pulled from the mirror as %q: %w", mref, ref, err)
+		return "", fmt.Errorf("tag %q pulled from the mirror as %q: %w", mref, ref, vanished(err))
 	}
 	if _, err := s.docker.ImageRemove(tctx, mref, image.RemoveOptions{}); err != nil && !cerrdefs.IsNotFound(err) {
 		return "", fmt.Errorf("remove the mirror's tag %q: %w", mref, err)

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
@@ -95,5 +96,36 @@ func TestPullByDigestThroughMirror(t *testing.T) {
 	st, err := c.image.ImageStatus(ctx, &runtimeapi.ImageStatusRequest{Image: &runtimeapi.ImageSpec{Image: ref}})
 	if err != nil || !slices.Equal(st.GetImage().GetRepoDigests(), []string{ref}) {
 		t.Fatalf("ImageStatus by the registry's digest = %v, %v", st.GetImage(), err)
+	}
+}
+
+// Two pulls of one image through its mirror take turns: the first one's
+// untag of the mirror's name would fail the other's tag.
+func TestPullsThroughMirrorTakeTurns(t *testing.T) {
+	f := newFakeDocker()
+	const mref = "127.0.0.1:5000/k8s/pause:3.10"
+	f.registry[mref] = &fakeImage{id: pauseID, tags: []string{mref}}
+	c := newTestClients(t, f, withMirrors(t, "registry.k8s.io=http://127.0.0.1:5000/k8s"))
+	ctx := testContext(t)
+	unlock, err := c.svc.mirrorPulls.lock(ctx, mref) // a pull of it under way
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.image.PullImage(ctx, &runtimeapi.PullImageRequest{Image: &runtimeapi.ImageSpec{Image: "registry.k8s.io/pause:3.10"}})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("the second pull did not wait: %v", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	if calls := f.callLog(); len(calls) != 0 {
+		t.Fatalf("calls %v while another pull of the image holds it", calls)
+	}
+	unlock()
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }

@@ -35,18 +35,49 @@ func (s *Service) PullImage(ctx context.Context, req *runtimeapi.PullImageReques
 	if err != nil {
 		return nil, fmt.Errorf("pull image %q: %w", ref, err)
 	}
+	for attempt := 1; ; attempt++ {
+		id, err := s.pullOnce(ctx, ref, auth)
+		if errors.Is(err, errVanished) && attempt < maxPullAttempts {
+			klog.V(2).InfoS("Image removed as it was pulled; pulling again", "image", ref, "err", err)
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		klog.InfoS("Pulled image", "image", ref, "id", id)
+		return &runtimeapi.PullImageResponse{ImageRef: id}, nil
+	}
+}
+
+// maxPullAttempts bounds the pulls of an image that another client keeps
+// removing as it arrives (critest's image benchmark pulls and removes one
+// image from two clients at once).
+const maxPullAttempts = 3
+
+// errVanished marks an image gone between its pull and the steps after it.
+var errVanished = errors.New("image removed as it was pulled")
+
+// vanished marks a NotFound after a pull as errVanished.
+func vanished(err error) error {
+	if cerrdefs.IsNotFound(err) {
+		return fmt.Errorf("%w: %w", errVanished, err)
+	}
+	return err
+}
+
+// pullOnce pulls ref and returns the ID of the image it names.
+func (s *Service) pullOnce(ctx context.Context, ref, auth string) (string, error) {
 	name, err := s.pullMirrored(ctx, ref, auth)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
 	ictx, cancel := context.WithTimeout(ctx, s.cfg.RuntimeRequestTimeout)
 	defer cancel()
 	in, err := s.docker.ImageInspect(ictx, name)
 	if err != nil {
-		return nil, fmt.Errorf("inspect pulled image %q: %w", ref, err)
+		return "", fmt.Errorf("inspect pulled image %q: %w", ref, vanished(err))
 	}
-	klog.InfoS("Pulled image", "image", ref, "id", in.ID)
-	return &runtimeapi.PullImageResponse{ImageRef: in.ID}, nil
+	return in.ID, nil
 }
 
 // pullMessage is one line of Docker's pull progress stream.

@@ -155,6 +155,74 @@ func TestPullImage(t *testing.T) {
 	}
 }
 
+// removeOnInspect makes the first n inspects find the image just removed,
+// as when another client removes it between the pull and the inspect.
+func removeOnInspect(f *fakeDocker, id string, n int) {
+	f.hooks = map[string]func(){"ImageInspect": func() {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if n == 0 {
+			return
+		}
+		n--
+		if img, _ := f.find(id); img != nil {
+			f.deleteImage(img)
+		}
+	}}
+}
+
+func TestPullImageAgainWhenRemovedMeanwhile(t *testing.T) {
+	f := newFakeDocker()
+	f.registry["docker.io/library/busybox:latest"] = &fakeImage{id: busyboxID, tags: []string{"busybox:latest"}}
+	removeOnInspect(f, busyboxID, 1)
+	c := newTestClients(t, f)
+	got, err := c.image.PullImage(testContext(t), &runtimeapi.PullImageRequest{Image: spec("busybox")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.GetImageRef() != busyboxID {
+		t.Fatalf("ImageRef = %q, want the image ID", got.GetImageRef())
+	}
+	want := []string{"ImagePull docker.io/library/busybox:latest", "ImageInspect docker.io/library/busybox:latest",
+		"ImagePull docker.io/library/busybox:latest", "ImageInspect docker.io/library/busybox:latest"}
+	if !equalCalls(f.callLog(), want) {
+		t.Fatalf("calls = %v, want %v", f.callLog(), want)
+	}
+}
+
+func TestPullImageRemovedEveryTimeGivesUp(t *testing.T) {
+	f := newFakeDocker()
+	f.registry["docker.io/library/busybox:latest"] = &fakeImage{id: busyboxID, tags: []string{"busybox:latest"}}
+	removeOnInspect(f, busyboxID, 100)
+	c := newTestClients(t, f)
+	_, err := c.image.PullImage(testContext(t), &runtimeapi.PullImageRequest{Image: spec("busybox")})
+	st := wantCode(t, err, codes.NotFound)
+	if !strings.Contains(st.Message(), "docker.io/library/busybox:latest") {
+		t.Fatalf("message %q does not name the image", st.Message())
+	}
+	pulls := 0
+	for _, call := range f.callLog() {
+		if strings.HasPrefix(call, "ImagePull") {
+			pulls++
+		}
+	}
+	if pulls != maxPullAttempts {
+		t.Fatalf("%d pulls, want %d", pulls, maxPullAttempts)
+	}
+}
+
+// An image absent from the registry is pulled once: only an image that
+// vanishes after its pull is pulled again.
+func TestPullImageAbsentIsPulledOnce(t *testing.T) {
+	f := newFakeDocker()
+	c := newTestClients(t, f)
+	_, err := c.image.PullImage(testContext(t), &runtimeapi.PullImageRequest{Image: spec("busybox")})
+	wantCode(t, err, codes.NotFound)
+	if calls := f.callLog(); len(calls) != 1 {
+		t.Fatalf("calls = %v, want one pull", calls)
+	}
+}
+
 func TestPullImageSendsAuth(t *testing.T) {
 	f := newFakeDocker()
 	f.registry["127.0.0.1:5001/busybox:1.36"] = &fakeImage{id: busyboxID, tags: []string{"127.0.0.1:5001/busybox:1.36"}}

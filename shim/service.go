@@ -75,6 +75,7 @@ type Service struct {
 	stats       *statsManager
 	events      *eventHub
 	accounts    accountsCache
+	mirrorPulls keyedLock
 }
 
 var (
