@@ -12,7 +12,7 @@ RUN_FLAGS      ?= -v 2
 GO             ?= go
 GOFLAGS_BUILD  := -trimpath -ldflags "-X main.version=$(VERSION) -X main.buildCommit=$(COMMIT)"
 
-.PHONY: build run test unit e2e e2e-up e2e-down vet fmt-check bench bench-e2e clean docker-up critest critest-images critest-benchmark critest-containerd
+.PHONY: build run test unit e2e e2e-up e2e-down vet fmt-check bench bench-e2e clean docker-up critest critest-images critest-benchmark critest-containerd critest-containerd-benchmark
 
 build: ## build bin/dockercri
 	$(GO) build $(GOFLAGS_BUILD) -o bin/dockercri ./cmd/dockercri
@@ -70,6 +70,10 @@ critest-benchmark: build critest-images ## `critest -benchmark` (e2e/critest-ben
 critest-containerd: critest-images ## the same critest against Debian's containerd CRI plugin, for comparison (e2e/reports/containerd-critest.*)
 	bash e2e/env/tools.sh
 	bash e2e/env/critest-containerd.sh
+
+critest-containerd-benchmark: critest-images ## `critest -benchmark` against Debian's containerd, same settings (e2e/reports/containerd-critest-benchmark/)
+	bash e2e/env/tools.sh
+	bash e2e/env/critest-containerd.sh benchmark
 
 bench: ## Go benchmarks of the translate hot paths
 	$(GO) test -run '^$$' -bench . -benchmem ./translate/

@@ -161,8 +161,25 @@ run() {
 	return "$rc"
 }
 
+# benchmark: `critest -benchmark` with the settings dockercri's run uses
+# (e2e/critest-benchmark.yaml); JSON in $REPORTS/containerd-critest-benchmark/.
+benchmark() {
+	local rc=0 out=$REPORTS/containerd-critest-benchmark
+	mkdir -p "$out"
+	host_settings
+	start
+	trap stop EXIT
+	log "critest -benchmark against containerd $(containerd --version | awk '{print $3}') (output: $out.log)"
+	(cd "$(mktemp -d)" && "$CRITEST" -runtime-endpoint "unix://$CC_SOCK" -image-endpoint "unix://$CC_SOCK" \
+		-benchmark -benchmarking-params-file="$E2E_REPO/e2e/critest-benchmark.yaml" \
+		-benchmarking-output-dir="$out" -ginkgo.no-color) >"$out.log" 2>&1 || rc=$?
+	grep -E '^(Ran |SUCCESS|FAIL)' "$out.log" >&2 || true
+	return "$rc"
+}
+
 case ${1:-run} in
 run) run ;;
+benchmark) benchmark ;;
 stop) stop ;;
-*) die "usage: $0 [run|stop]" ;;
+*) die "usage: $0 [run|benchmark|stop]" ;;
 esac
