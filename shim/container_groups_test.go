@@ -206,3 +206,31 @@ func TestContainerStatusUserFromProcess(t *testing.T) {
 		t.Fatalf("running: user %v, want %v", got, want)
 	}
 }
+
+// Docker merges an image's labels into the scratch container's: even with
+// labels that imitate a pod's container it is not listed (its name is no
+// pod container's name).
+func TestAccountsScratchIsNeverListed(t *testing.T) {
+	f := fakeWithAccounts()
+	c := newTestClients(t, f)
+	sb := sandboxConfig("web")
+	sbID := runSandbox(t, c, sb)
+	img, _ := f.find(busyboxID)
+	img.labels = map[string]string{"io.kubernetes.docker.type": "container", "io.kubernetes.sandbox.id": sbID}
+	var listed []*runtimeapi.Container
+	f.hooks = map[string]func(){"CopyFromContainer": func() {
+		resp, err := c.runtime.ListContainers(testContext(t), &runtimeapi.ListContainersRequest{})
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		listed = append(listed, resp.GetContainers()...)
+	}}
+	if _, err := createWith(t, c, sbID, sb, groupsConfig("app", &runtimeapi.LinuxContainerSecurityContext{
+		RunAsUser: &runtimeapi.Int64Value{Value: 1000}, SupplementalGroupsPolicy: runtimeapi.SupplementalGroupsPolicy_Strict})); err != nil {
+		t.Fatal(err)
+	}
+	if len(listed) != 0 {
+		t.Fatalf("ListContainers during the accounts read = %v, want nothing", listed)
+	}
+}
