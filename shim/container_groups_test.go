@@ -234,3 +234,25 @@ func TestAccountsScratchIsNeverListed(t *testing.T) {
 		t.Fatalf("ListContainers during the accounts read = %v, want nothing", listed)
 	}
 }
+
+// An image whose /etc/passwd is a symbolic link is read through it, as runc
+// reads it.
+func TestCreateContainerAccountsThroughSymlink(t *testing.T) {
+	f := fakeWithPause()
+	img, _ := f.find(busyboxID)
+	img.files = map[string]string{
+		"/etc/passwd":  fakeSymlink + "/data/passwd",
+		"/data/passwd": "root:x:0:0::/root:/bin/sh\napp:x:1000:777::/:/bin/sh\n",
+	}
+	c := newTestClients(t, f)
+	sb := sandboxConfig("web")
+	sbID := runSandbox(t, c, sb)
+	id, err := createWith(t, c, sbID, sb, groupsConfig("app", &runtimeapi.LinuxContainerSecurityContext{
+		RunAsUser: &runtimeapi.Int64Value{Value: 1000}, SupplementalGroupsPolicy: runtimeapi.SupplementalGroupsPolicy_Strict}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := f.findContainer(id).config.User; got != "1000:777" {
+		t.Fatalf("User %q, want 1000:777 from the linked /etc/passwd", got)
+	}
+}

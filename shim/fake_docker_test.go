@@ -69,7 +69,7 @@ type fakeImage struct {
 	size    int64
 	user    string
 	labels  map[string]string // merged under a container's own labels, like Docker
-	files   map[string]string // path -> content, for CopyFromContainer
+	files   map[string]string // path -> content (or fakeSymlink+target), for CopyFromContainer
 }
 
 // fakeContainer is a container as the fake daemon keeps it.
@@ -835,6 +835,10 @@ func (f *fakeDocker) breakEvents(err error) {
 	f.events.subs = nil
 }
 
+// fakeSymlink starts the content of a fakeImage file that is a symbolic
+// link to the absolute path after it.
+const fakeSymlink = "symlink:"
+
 // CopyFromContainer serves the files of the container's image (fakeImage.files)
 // as Docker does: a tar stream holding the one file.
 func (f *fakeDocker) CopyFromContainer(_ context.Context, id, path string) (io.ReadCloser, container.PathStat, error) {
@@ -859,6 +863,14 @@ func (f *fakeDocker) CopyFromContainer(_ context.Context, id, path string) (io.R
 	}
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
+	if target, ok := strings.CutPrefix(content, fakeSymlink); ok {
+		// Docker archives the link itself and reports its resolved target.
+		if err := tw.WriteHeader(&tar.Header{Name: filepath.Base(path), Linkname: target, Typeflag: tar.TypeSymlink}); err != nil {
+			return nil, container.PathStat{}, err
+		}
+		tw.Close()
+		return io.NopCloser(&buf), container.PathStat{Name: filepath.Base(path), Mode: os.ModeSymlink | 0o777, LinkTarget: target}, nil
+	}
 	if err := tw.WriteHeader(&tar.Header{Name: filepath.Base(path), Mode: 0o644, Size: int64(len(content)), Typeflag: tar.TypeReg}); err != nil {
 		return nil, container.PathStat{}, err
 	}

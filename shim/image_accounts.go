@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -99,11 +100,16 @@ func (s *Service) readAccounts(ctx context.Context, imageID string) (acc *transl
 	return acc, nil
 }
 
-// copyFile copies a regular file out of a container: nil when there is no
-// such file (or it is not a regular file, as runc would not read a link
-// out of the image either), at most maxAccountsFile bytes of it.
+// copyFile copies a regular file out of a container, at most
+// maxAccountsFile bytes of it; nil when there is no such file. A symbolic
+// link is followed as runc follows it inside the image: Docker resolves its
+// target in the container (PathStat.LinkTarget, what `docker cp -L` uses).
 func (s *Service) copyFile(ctx context.Context, id, path string) ([]byte, error) {
-	rc, _, err := s.docker.CopyFromContainer(ctx, id, path)
+	rc, stat, err := s.docker.CopyFromContainer(ctx, id, path)
+	if err == nil && stat.Mode&os.ModeSymlink != 0 && stat.LinkTarget != "" {
+		rc.Close()
+		rc, _, err = s.docker.CopyFromContainer(ctx, id, stat.LinkTarget)
+	}
 	if cerrdefs.IsNotFound(err) {
 		return nil, nil
 	}
