@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"google.golang.org/grpc/codes"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"dockercri/e2e/framework"
@@ -75,6 +76,33 @@ func TestSupplementalGroupsPolicy(t *testing.T) {
 				t.Errorf("id -G in the container = %q, want the groups %v", strings.TrimSpace(string(out.GetStdout())), tt.wantGroups)
 			}
 		})
+	}
+}
+
+// A user the image lacks, under a policy that reads the image's accounts:
+// InvalidArgument, and no container (scratch or not) left in Docker.
+func TestSupplementalGroupsPolicyUnknownUser(t *testing.T) {
+	d := framework.StartDockercri(t)
+	ctx := framework.Context(t)
+	ref := framework.LoadEnv(t).Registry + "/gcr/k8s-staging-cri-tools/test-image-predefined-group:latest"
+	if _, err := d.Image.PullImage(ctx, &runtimeapi.PullImageRequest{Image: spec(ref)}); err != nil {
+		t.Fatalf("%v: run e2e/env/critest-images.sh first (make e2e does)", err)
+	}
+	removePodsAfter(t, "groups-bad")
+	pod := podConfig(t, "groups-bad")
+	podID := runPod(t, d, pod)
+	_, err := d.Runtime.CreateContainer(ctx, &runtimeapi.CreateContainerRequest{PodSandboxId: podID, SandboxConfig: pod,
+		Config: &runtimeapi.ContainerConfig{
+			Metadata: &runtimeapi.ContainerMetadata{Name: "bad"}, Image: spec(ref), Command: []string{"true"},
+			Linux: &runtimeapi.LinuxContainerConfig{SecurityContext: &runtimeapi.LinuxContainerSecurityContext{
+				RunAsUsername: "nobody-here", SupplementalGroupsPolicy: runtimeapi.SupplementalGroupsPolicy_Strict}},
+		}})
+	wantStatus(t, "unknown user under Strict", err, codes.InvalidArgument)
+	if err != nil && !strings.Contains(err.Error(), "nobody-here") {
+		t.Errorf("error %v does not name the user", err)
+	}
+	if left := framework.Docker(t, "ps", "-aq", "--filter", "name=dockercri-accounts-", "--filter", "name=_bad_groups-bad_"); strings.TrimSpace(left) != "" {
+		t.Errorf("containers left behind: %s", left)
 	}
 }
 

@@ -25,6 +25,14 @@ func fakeWithAccounts() *fakeDocker {
 	return f
 }
 
+// groupsPod serves f and runs a pod on it.
+func groupsPod(t *testing.T, f *fakeDocker) (*testClients, *runtimeapi.PodSandboxConfig, string) {
+	t.Helper()
+	c := newTestClients(t, f)
+	sb := sandboxConfig("web")
+	return c, sb, runSandbox(t, c, sb)
+}
+
 func groupsConfig(name string, sc *runtimeapi.LinuxContainerSecurityContext) *runtimeapi.ContainerConfig {
 	cfg := containerConfig(name)
 	cfg.Linux = &runtimeapi.LinuxContainerConfig{SecurityContext: sc}
@@ -52,9 +60,7 @@ func scratchCalls(calls []string) []string {
 
 func TestCreateContainerStrictGroups(t *testing.T) {
 	f := fakeWithAccounts()
-	c := newTestClients(t, f)
-	sb := sandboxConfig("web")
-	sbID := runSandbox(t, c, sb)
+	c, sb, sbID := groupsPod(t, f)
 	strict := &runtimeapi.LinuxContainerSecurityContext{RunAsUser: &runtimeapi.Int64Value{Value: 1000}, SupplementalGroups: []int64{1234},
 		SupplementalGroupsPolicy: runtimeapi.SupplementalGroupsPolicy_Strict}
 	f.resetCalls()
@@ -86,9 +92,7 @@ func TestCreateContainerStrictGroups(t *testing.T) {
 
 func TestCreateContainerMergeGroupsKeepsMemberships(t *testing.T) {
 	f := fakeWithAccounts()
-	c := newTestClients(t, f)
-	sb := sandboxConfig("web")
-	sbID := runSandbox(t, c, sb)
+	c, sb, sbID := groupsPod(t, f)
 	id, err := createWith(t, c, sbID, sb, groupsConfig("app", &runtimeapi.LinuxContainerSecurityContext{
 		RunAsUser: &runtimeapi.Int64Value{Value: 1000}, RunAsGroup: &runtimeapi.Int64Value{Value: 3000}, SupplementalGroups: []int64{1234}}))
 	if err != nil {
@@ -103,9 +107,7 @@ func TestCreateContainerMergeGroupsKeepsMemberships(t *testing.T) {
 // Docker's own resolution is the Merge policy: no accounts are read.
 func TestCreateContainerMergeGroupsReadsNothing(t *testing.T) {
 	f := fakeWithAccounts()
-	c := newTestClients(t, f)
-	sb := sandboxConfig("web")
-	sbID := runSandbox(t, c, sb)
+	c, sb, sbID := groupsPod(t, f)
 	f.resetCalls()
 	if _, err := createWith(t, c, sbID, sb, groupsConfig("app", &runtimeapi.LinuxContainerSecurityContext{
 		RunAsUser: &runtimeapi.Int64Value{Value: 1000}, SupplementalGroups: []int64{1234}})); err != nil {
@@ -118,9 +120,7 @@ func TestCreateContainerMergeGroupsReadsNothing(t *testing.T) {
 
 func TestCreateContainerAccountsFailureLeavesNothing(t *testing.T) {
 	f := fakeWithAccounts()
-	c := newTestClients(t, f)
-	sb := sandboxConfig("web")
-	sbID := runSandbox(t, c, sb)
+	c, sb, sbID := groupsPod(t, f)
 	f.errs["CopyFromContainer"] = fmt.Errorf("daemon said no: %w", cerrdefs.ErrUnavailable)
 	_, err := createWith(t, c, sbID, sb, groupsConfig("app", &runtimeapi.LinuxContainerSecurityContext{
 		RunAsUser: &runtimeapi.Int64Value{Value: 1000}, SupplementalGroupsPolicy: runtimeapi.SupplementalGroupsPolicy_Strict}))
@@ -141,9 +141,7 @@ func TestCreateContainerAccountsFailureLeavesNothing(t *testing.T) {
 
 func TestCreateContainerAccountsSweepsLeftovers(t *testing.T) {
 	f := fakeWithAccounts()
-	c := newTestClients(t, f)
-	sb := sandboxConfig("web")
-	sbID := runSandbox(t, c, sb)
+	c, sb, sbID := groupsPod(t, f)
 	f.containers = append(f.containers,
 		&fakeContainer{id: "left", name: accountsScratchPrefix + "0011223344556677", imageID: busyboxID, config: f.containers[0].config, state: "created"},
 		&fakeContainer{id: "other", name: "someone-elses", imageID: busyboxID, config: f.containers[0].config, state: "created"})
@@ -212,9 +210,7 @@ func TestContainerStatusUserFromProcess(t *testing.T) {
 // pod container's name).
 func TestAccountsScratchIsNeverListed(t *testing.T) {
 	f := fakeWithAccounts()
-	c := newTestClients(t, f)
-	sb := sandboxConfig("web")
-	sbID := runSandbox(t, c, sb)
+	c, sb, sbID := groupsPod(t, f)
 	img, _ := f.find(busyboxID)
 	img.labels = map[string]string{"io.kubernetes.docker.type": "container", "io.kubernetes.sandbox.id": sbID}
 	var listed []*runtimeapi.Container
@@ -244,9 +240,7 @@ func TestCreateContainerAccountsThroughSymlink(t *testing.T) {
 		"/etc/passwd":  fakeSymlink + "/data/passwd",
 		"/data/passwd": "root:x:0:0::/root:/bin/sh\napp:x:1000:777::/:/bin/sh\n",
 	}
-	c := newTestClients(t, f)
-	sb := sandboxConfig("web")
-	sbID := runSandbox(t, c, sb)
+	c, sb, sbID := groupsPod(t, f)
 	id, err := createWith(t, c, sbID, sb, groupsConfig("app", &runtimeapi.LinuxContainerSecurityContext{
 		RunAsUser: &runtimeapi.Int64Value{Value: 1000}, SupplementalGroupsPolicy: runtimeapi.SupplementalGroupsPolicy_Strict}))
 	if err != nil {
@@ -254,5 +248,21 @@ func TestCreateContainerAccountsThroughSymlink(t *testing.T) {
 	}
 	if got := f.findContainer(id).config.User; got != "1000:777" {
 		t.Fatalf("User %q, want 1000:777 from the linked /etc/passwd", got)
+	}
+}
+
+// A user the image does not have, under a policy that needs its accounts,
+// is InvalidArgument naming it, and leaves no container behind.
+func TestCreateContainerUnknownUserWithPolicy(t *testing.T) {
+	f := fakeWithAccounts()
+	c, sb, sbID := groupsPod(t, f)
+	_, err := createWith(t, c, sbID, sb, groupsConfig("app", &runtimeapi.LinuxContainerSecurityContext{
+		RunAsUsername: "nobody-here", SupplementalGroupsPolicy: runtimeapi.SupplementalGroupsPolicy_Strict}))
+	st := wantCode(t, err, codes.InvalidArgument)
+	if !strings.Contains(st.Message(), "nobody-here") {
+		t.Fatalf("message %q does not name the user", st.Message())
+	}
+	if len(f.containers) != 1 {
+		t.Fatalf("%d containers, want only the sandbox", len(f.containers))
 	}
 }
