@@ -67,6 +67,9 @@ func dockerEventFilters() filters.Args {
 }
 
 func (h *eventHub) startPump() *eventPump {
+	// The pump outlives the GetContainerEvents call that started it (it is
+	// shared by every subscriber): its own context, cancelled when the last
+	// subscriber leaves.
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &eventPump{cancel: cancel, ready: make(chan struct{}), done: make(chan struct{}), subs: map[*eventSub]struct{}{}}
 	queue := make(chan *pendingEvent, eventQueue)

@@ -53,6 +53,8 @@ func newLogManager(s *Service) *logManager {
 // start copies the container's output after `after` into w until the
 // container stops. The copier owns w from here on.
 func (m *logManager) start(id string, tty bool, w *crilog.Writer, after time.Time) {
+	// The copier outlives the StartContainer call that started it: its own
+	// context, cancelled when the container stops or is removed.
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &logCopier{w: w, cancel: cancel, done: make(chan struct{})}
 	m.mu.Lock()

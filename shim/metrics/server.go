@@ -49,6 +49,7 @@ func (s *Server) Serve() error {
 
 // Close stops the server, giving scrapes in progress a moment.
 func (s *Server) Close() error {
+	// At shutdown no caller's context is left: a fresh one, bounded.
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	return s.srv.Shutdown(ctx)
