@@ -89,7 +89,8 @@ func (r *streamingRuntime) Exec(ctx context.Context, id string, cmd []string, in
 	if err != nil {
 		return fmt.Errorf("create exec in container %s: %w", id, err)
 	}
-	klog.V(levelExec).InfoS("Exec session", "container", id, "exec", created.ID, "cmd", cmd, "tty", tty)
+	klog.V(levelExec).InfoS("Exec session", "container", id, "exec", created.ID, "args", len(cmd), "tty", tty)
+	klog.V(levelBody).InfoS("Exec session command", "exec", created.ID, "cmd", cmd)
 	hj, err := r.docker.ContainerExecAttach(ctx, created.ID, container.ExecAttachOptions{Tty: tty})
 	if err != nil {
 		return fmt.Errorf("start exec %s in container %s: %w", created.ID, id, err)
