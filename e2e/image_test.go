@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"net"
 	"os"
 	"strings"
 	"testing"
@@ -155,12 +156,52 @@ func TestPullErrors(t *testing.T) {
 	if status.Code(err) != codes.NotFound || !strings.Contains(err.Error(), absent) || !strings.Contains(err.Error(), env.Registry) {
 		t.Fatalf("pull of an absent image: %v, want NotFound naming image and registry", err)
 	}
+	// A registry that cannot be reached: nothing listens, or a listener that
+	// hangs up at once. Both are Unavailable and name the registry.
+	for name, addr := range map[string]string{"refused": closedPort(t), "hangs up": hangingUpListener(t)} {
+		ref := addr + "/busybox:1.36"
+		_, err := d.Image.PullImage(ctx, &runtimeapi.PullImageRequest{Image: spec(ref)})
+		if status.Code(err) != codes.Unavailable || !strings.Contains(err.Error(), "from "+addr) {
+			t.Errorf("pull from a registry that %s: %v, want Unavailable naming %s", name, err, addr)
+		}
+	}
 	for _, bad := range []string{"", "UPPER/Case:1", "busybox:", "a b"} {
 		_, err := d.Image.PullImage(ctx, &runtimeapi.PullImageRequest{Image: spec(bad)})
 		if status.Code(err) != codes.InvalidArgument {
 			t.Errorf("pull %q: %v, want InvalidArgument", bad, err)
 		}
 	}
+}
+
+// closedPort is a loopback address nothing listens on.
+func closedPort(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr
+}
+
+// hangingUpListener accepts connections on loopback and closes them at once,
+// until the test ends.
+func hangingUpListener(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	return l.Addr().String()
 }
 
 // TestCrictlImageCommands drives the image service the way an operator does.

@@ -55,7 +55,9 @@ func toStatus(err error) error {
 }
 
 // codeOf reads the errdefs class of err; the Docker client's errors carry one
-// for every HTTP status the daemon answers with.
+// for every HTTP status the daemon answers with. An error of no class is a
+// failure of Docker, runc or dockercri itself: Internal, never Unknown, so
+// that a client can tell "something broke" from a status it does not know.
 func codeOf(err error) codes.Code {
 	switch {
 	case cerrdefs.IsInvalidArgument(err):
@@ -80,8 +82,6 @@ func codeOf(err error) codes.Code {
 		return codes.DeadlineExceeded
 	case cerrdefs.IsCanceled(err):
 		return codes.Canceled
-	case cerrdefs.IsInternal(err):
-		return codes.Internal
 	}
-	return codes.Unknown
+	return codes.Internal
 }

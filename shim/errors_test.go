@@ -52,7 +52,7 @@ func TestToStatus(t *testing.T) {
 		{name: "canceled", give: context.Canceled, want: codes.Canceled},
 		{name: "already a status", give: status.Error(codes.Aborted, "x"), want: codes.Aborted},
 		{name: "classified", give: classified{err: errors.New("x"), class: cerrdefs.ErrUnauthenticated}, want: codes.Unauthenticated},
-		{name: "plain", give: errors.New("something"), want: codes.Unknown},
+		{name: "plain", give: errors.New("something"), want: codes.Internal},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -168,17 +168,37 @@ func (c classified) Error() string   { return c.err.Error() }
 func (c classified) Unwrap() []error { return []error{c.class, c.err} }
 
 // registryErrorClass recognises the registry answers that have a gRPC code of
-// their own in the distribution spec's error texts.
+// their own: the distribution spec's error texts, and the network and TLS
+// failures of a registry that cannot be reached (Unavailable: the kubelet
+// retries those with back-off, as it should, rather than reporting a bad
+// image). Docker passes these on as text, so text is all there is to read.
 func registryErrorClass(text string) error {
 	t := strings.ToLower(text)
 	switch {
-	case strings.Contains(t, "unauthorized"), strings.Contains(t, "authentication required"),
-		strings.Contains(t, "no basic auth credentials"), strings.Contains(t, "incorrect username or password"):
+	case containsAny(t, "unauthorized", "authentication required", "no basic auth credentials", "incorrect username or password"):
 		return cerrdefs.ErrUnauthenticated
+	case containsAny(t, "no such host", "connection refused", "network is unreachable", "no route to host",
+		"i/o timeout", "tls handshake timeout", "connection reset by peer", "server misbehaving",
+		"temporary failure in name resolution", "x509: ", "tls: ", "server gave http response to https client",
+		"request canceled while waiting for connection", "service unavailable", "bad gateway", "gateway timeout",
+		"toomanyrequests", "too many requests", "\": eof", "unexpected eof"):
+		return cerrdefs.ErrUnavailable
+	case containsAny(t, "manifest unknown", "not found", "name unknown", "repository does not exist"):
+		// Docker Hub answers an unknown repository with "pull access
+		// denied ..., repository does not exist or may require 'docker
+		// login'": the message, kept whole, says both.
+		return cerrdefs.ErrNotFound
 	case strings.Contains(t, "denied"):
 		return cerrdefs.ErrPermissionDenied
-	case strings.Contains(t, "manifest unknown"), strings.Contains(t, "not found"), strings.Contains(t, "name unknown"):
-		return cerrdefs.ErrNotFound
 	}
 	return nil
+}
+
+func containsAny(s string, subs ...string) bool {
+	for _, sub := range subs {
+		if strings.Contains(s, sub) {
+			return true
+		}
+	}
+	return false
 }

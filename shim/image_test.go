@@ -293,13 +293,61 @@ func TestPullImageErrors(t *testing.T) {
 		{
 			name:      "other stream error keeps the registry's answer",
 			stream:    []string{`{"error":"filesystem layer verification failed"}`},
-			wantCode:  codes.Unknown,
+			wantCode:  codes.Internal,
 			wantInMsg: []string{"filesystem layer verification failed"},
 		},
 		{
 			name:     "garbage stream",
 			stream:   []string{`{"status":`},
-			wantCode: codes.Unknown,
+			wantCode: codes.Internal,
+		},
+		{
+			name:      "registry refuses connections",
+			pullErr:   fmt.Errorf(`Error response from daemon: Get "http://127.0.0.1:5000/v2/": dial tcp 127.0.0.1:5000: connect: connection refused`),
+			wantCode:  codes.Unavailable,
+			wantInMsg: []string{"from 127.0.0.1:5000", "connection refused"},
+		},
+		{
+			name:      "registry name does not resolve",
+			pullErr:   fmt.Errorf(`Error response from daemon: Get "https://registry.invalid/v2/": dial tcp: lookup registry.invalid on 10.0.0.2:53: no such host`),
+			wantCode:  codes.Unavailable,
+			wantInMsg: []string{"from 127.0.0.1:5000", "no such host"},
+		},
+		{
+			name:      "TLS failure",
+			pullErr:   fmt.Errorf(`Error response from daemon: Get "https://127.0.0.1:5000/v2/": tls: failed to verify certificate: x509: certificate signed by unknown authority`),
+			wantCode:  codes.Unavailable,
+			wantInMsg: []string{"x509"},
+		},
+		{
+			name:      "plain HTTP registry asked for HTTPS",
+			pullErr:   fmt.Errorf(`Error response from daemon: Get "https://127.0.0.1:5000/v2/": http: server gave HTTP response to HTTPS client`),
+			wantCode:  codes.Unavailable,
+			wantInMsg: []string{"HTTP response to HTTPS client"},
+		},
+		{
+			name:      "network failure in the middle of the stream",
+			stream:    []string{`{"status":"Downloading"}`, `{"error":"read tcp 127.0.0.1:4711->127.0.0.1:5000: read: connection reset by peer"}`},
+			wantCode:  codes.Unavailable,
+			wantInMsg: []string{"connection reset by peer"},
+		},
+		{
+			name:      "registry hangs up",
+			pullErr:   fmt.Errorf(`Error response from daemon: Get "http://127.0.0.1:5000/v2/": EOF`),
+			wantCode:  codes.Unavailable,
+			wantInMsg: []string{"EOF"},
+		},
+		{
+			name:      "Docker Hub's unknown repository",
+			pullErr:   fmt.Errorf(`Error response from daemon: pull access denied for nope, repository does not exist or may require 'docker login': denied: requested access to the resource is denied`),
+			wantCode:  codes.NotFound,
+			wantInMsg: []string{"docker login"},
+		},
+		{
+			name:      "access denied",
+			stream:    []string{`{"error":"denied: requested access to the resource is denied"}`},
+			wantCode:  codes.PermissionDenied,
+			wantInMsg: []string{"denied"},
 		},
 	}
 	for _, tt := range tests {

@@ -3,6 +3,7 @@ package shim
 import (
 	"errors"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -74,7 +75,7 @@ func TestRunPodSandboxRollsBackWhenStartFails(t *testing.T) {
 	f.errs["ContainerStart"] = errors.New("runc: can't get final child's PID from pipe")
 	c := newTestClients(t, f)
 	_, err := c.runtime.RunPodSandbox(testContext(t), &runtimeapi.RunPodSandboxRequest{Config: sandboxConfig("web")})
-	st := wantCode(t, err, codes.Unknown)
+	st := wantCode(t, err, codes.Internal)
 	if !strings.Contains(st.Message(), "k8s_POD_web_default_uid-web_1") || !strings.Contains(st.Message(), "runc") {
 		t.Fatalf("message %q should name the pod and keep Docker's error", st.Message())
 	}
@@ -135,6 +136,41 @@ func TestRunPodSandboxBadInput(t *testing.T) {
 			wantCode(t, err, codes.InvalidArgument)
 			if len(f.containers) != 0 || len(f.callLog()) != 0 {
 				t.Fatalf("bad input reached Docker: %v", f.callLog())
+			}
+		})
+	}
+}
+
+// A cgroup parent Docker's driver cannot use is refused before any container
+// is created, and nothing is left.
+func TestRunPodSandboxRefusesBadCgroupParent(t *testing.T) {
+	tests := []struct {
+		driver, give string
+	}{
+		{driver: "cgroupfs", give: "../.."},
+		{driver: "cgroupfs", give: "kubepods/pod1"},
+		{driver: "cgroupfs", give: "kubepods-burstable-pod1.slice"},
+		{driver: "systemd", give: "/kubepods/burstable/pod1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.driver+" "+tt.give, func(t *testing.T) {
+			f := fakeWithPause()
+			f.info.CgroupDriver = tt.driver
+			c := newTestClients(t, f)
+			sb := sandboxConfig("cg")
+			sb.Linux = &runtimeapi.LinuxPodSandboxConfig{CgroupParent: tt.give}
+			_, err := c.runtime.RunPodSandbox(testContext(t), &runtimeapi.RunPodSandboxRequest{Config: sb})
+			st := wantCode(t, err, codes.InvalidArgument)
+			if !strings.Contains(st.Message(), tt.give) {
+				t.Fatalf("message %q does not name the cgroup parent", st.Message())
+			}
+			for _, call := range f.callLog() {
+				if strings.HasPrefix(call, "ContainerCreate") {
+					t.Fatalf("a bad cgroup parent reached Docker: %v", f.callLog())
+				}
+			}
+			if left, _ := os.ReadDir(filepath.Join(c.svc.cfg.RootDirectory, "sandbox")); len(left) != 0 {
+				t.Fatalf("checkpoints left: %v", left)
 			}
 		})
 	}

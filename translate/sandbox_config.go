@@ -242,22 +242,31 @@ func cfgSbxPorts(pm []*runtimeapi.PortMapping, hostNet bool) cfgOpt {
 // cfgCgroupParent sets the pod's cgroup (the sandbox's, reused by its app
 // containers). The kubelet sends a cgroupfs-style path; Docker's systemd
 // driver wants the slice name ("kubepods-burstable-pod1.slice"), which is
-// the path's last element, as dockershim did. A ".." element is refused:
-// it would place the pod outside the kubelet's hierarchy.
+// the path's last element, as dockershim did. A parent that is not a valid
+// cgroup for the daemon's driver is refused here, naming what is wrong:
+// Docker would pass it on, and runc's failure would reach the kubelet as an
+// internal error. A ".." element would place the pod outside the kubelet's
+// hierarchy; a relative path would land under dockerd's own cgroup.
 func cfgCgroupParent(parent, driver string) cfgOpt {
 	return func(c *Created) error {
 		if parent == "" {
 			return nil
+		}
+		if strings.ContainsAny(parent, "\x00\n") {
+			return cfgInvalid("cgroup_parent %q holds a NUL or a newline", parent)
 		}
 		if cfgHasDotDot(parent) {
 			return cfgInvalid("cgroup_parent %q has a \"..\" element", parent)
 		}
 		switch driver {
 		case "", "cgroupfs":
+			if err := cgroupfsParent(parent); err != nil {
+				return err
+			}
 			c.HostConfig.CgroupParent = parent
 		case "systemd":
 			slice := path.Base(parent)
-			if !strings.HasSuffix(slice, ".slice") || len(slice) <= len(".slice") {
+			if !strings.HasSuffix(slice, ".slice") || len(slice) <= len(".slice") || !systemdUnitName(slice) {
 				return cfgInvalid("cgroup_parent %q: the systemd cgroup driver needs a path ending in a \"<name>.slice\"", parent)
 			}
 			c.HostConfig.CgroupParent = slice
@@ -266,6 +275,38 @@ func cfgCgroupParent(parent, driver string) cfgOpt {
 		}
 		return nil
 	}
+}
+
+// cgroupfsParent checks a cgroup_parent for the cgroupfs driver: an absolute
+// path of plain elements, not a systemd slice name (the kubelet and Docker
+// disagree on the driver).
+func cgroupfsParent(parent string) error {
+	if !strings.HasPrefix(parent, "/") {
+		return cfgInvalid("cgroup_parent %q: the cgroupfs cgroup driver needs an absolute path", parent)
+	}
+	rest := strings.TrimSuffix(parent[1:], "/")
+	for _, e := range strings.Split(rest, "/") {
+		if rest != "" && (e == "" || e == ".") {
+			return cfgInvalid("cgroup_parent %q has an empty or \".\" element", parent)
+		}
+	}
+	if strings.HasSuffix(path.Base(parent), ".slice") {
+		return cfgInvalid("cgroup_parent %q is a systemd slice, but Docker uses the cgroupfs cgroup driver: "+
+			"set the kubelet's cgroupDriver to cgroupfs, or Docker's to systemd", parent)
+	}
+	return nil
+}
+
+// systemdUnitName reports whether s has only the characters systemd allows in
+// a unit name.
+func systemdUnitName(s string) bool {
+	for _, r := range s {
+		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune(":_.-\\", r)
+		if !ok {
+			return false
+		}
+	}
+	return true
 }
 
 // cfgHasDotDot reports whether a slash-separated path has a ".."

@@ -162,6 +162,18 @@ func TestSandboxCgroupParent(t *testing.T) {
 		{give: "/.slice", driver: "systemd", wantErr: true},
 		{give: "/kubepods/../../escape", driver: "cgroupfs", wantErr: true},
 		{give: "/kubepods", driver: "cgroupfs2", wantErr: true},
+		{give: "/", driver: "cgroupfs", want: "/"},
+		{give: "/kubepods/pod1/", driver: "cgroupfs", want: "/kubepods/pod1/"},
+		{give: "../..", driver: "cgroupfs", wantErr: true},
+		{give: "kubepods/pod1", driver: "cgroupfs", wantErr: true},
+		{give: "kubepods-burstable-pod1.slice", driver: "cgroupfs", wantErr: true},
+		{give: "/kubepods.slice/kubepods-burstable-pod1.slice", driver: "", wantErr: true},
+		{give: "/kubepods//pod1", driver: "cgroupfs", wantErr: true},
+		{give: "/kubepods/./pod1", driver: "cgroupfs", wantErr: true},
+		{give: "/kubepods/pod1\n/x", driver: "cgroupfs", wantErr: true},
+		{give: "/kubepods/pod\x00", driver: "cgroupfs", wantErr: true},
+		{give: "kubepods-pod$1.slice", driver: "systemd", wantErr: true},
+		{give: "/a/../kubepods.slice", driver: "systemd", wantErr: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.driver+tt.give, func(t *testing.T) {
