@@ -303,3 +303,54 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// An image that a node-built image is based on (`docker build` FROM it) is
+// removed by name and by ID the way `docker rmi <name>` does: it loses its
+// names, is no longer listed, and its child keeps running from it.
+func TestRemoveImageWithChildImages(t *testing.T) {
+	env := framework.LoadEnv(t)
+	t.Setenv("DOCKER_BUILDKIT", "0") // the classic builder records parents
+	d := framework.StartDockercri(t)
+	ctx := framework.Context(t)
+	base := busybox(t, d)
+	build := func(tag, from, label string) string {
+		dir := t.TempDir()
+		file := "FROM " + from + "\nLABEL dockercri.e2e.role=" + label + "\n"
+		if err := os.WriteFile(dir+"/Dockerfile", []byte(file), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		framework.Docker(t, "build", "-q", "-t", tag, dir)
+		return strings.TrimSpace(framework.Docker(t, "image", "inspect", "-f", "{{.Id}}", tag))
+	}
+	for _, by := range []string{"name", "id"} {
+		parentTag, childTag := env.Registry+"/dcri-parent-"+by+":1", env.Registry+"/dcri-child-"+by+":1"
+		parentID := build(parentTag, base, "parent-"+by)
+		childID := build(childTag, parentTag, "child-"+by)
+		t.Cleanup(func() { framework.Docker(t, "rmi", "-f", childTag) })
+		give := parentTag
+		if by == "id" {
+			give = parentID
+		}
+		if _, err := d.Image.RemoveImage(ctx, &runtimeapi.RemoveImageRequest{Image: spec(give)}); err != nil {
+			t.Fatalf("remove a parent image by %s: %v", by, err)
+		}
+		list, err := d.Image.ListImages(ctx, &runtimeapi.ListImagesRequest{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, img := range list.GetImages() {
+			ids = append(ids, img.GetId())
+		}
+		if contains(ids, parentID) || !contains(ids, childID) {
+			t.Fatalf("by %s: listed %v; want the child %s and not the parent %s", by, ids, childID, parentID)
+		}
+		if tags := framework.Docker(t, "image", "inspect", "-f", "{{.RepoTags}}", parentID); strings.TrimSpace(tags) != "[]" {
+			t.Fatalf("by %s: the parent keeps names %s", by, tags)
+		}
+		// The kubelet's GC asks again by ID: still a success, nothing to do.
+		if _, err := d.Image.RemoveImage(ctx, &runtimeapi.RemoveImageRequest{Image: spec(parentID)}); err != nil {
+			t.Fatalf("by %s: removing the untagged parent again: %v", by, err)
+		}
+	}
+}

@@ -70,6 +70,7 @@ type fakeImage struct {
 	user    string
 	labels  map[string]string // merged under a container's own labels, like Docker
 	files   map[string]string // path -> content (or fakeSymlink+target), for CopyFromContainer
+	parent  string            // the ID of the image it was built on
 }
 
 // fakeContainer is a container as the fake daemon keeps it.
@@ -165,7 +166,10 @@ func (f *fakeDocker) ImageList(context.Context, image.ListOptions) ([]image.Summ
 	defer f.mu.Unlock()
 	var out []image.Summary
 	for _, img := range f.images {
-		out = append(out, image.Summary{ID: img.id, RepoTags: img.tags, RepoDigests: img.digests, Size: img.size})
+		if len(img.tags)+len(img.digests) == 0 && f.hasChildren(img) {
+			continue // an intermediate image: Docker lists it only with All
+		}
+		out = append(out, image.Summary{ID: img.id, RepoTags: img.tags, RepoDigests: img.digests, Size: img.size, ParentID: img.parent})
 	}
 	return out, nil
 }
@@ -246,6 +250,9 @@ func (f *fakeDocker) ImageRemove(_ context.Context, ref string, opts image.Remov
 		return nil, fmt.Errorf("No such image: %s: %w", ref, cerrdefs.ErrNotFound)
 	}
 	if name == "" { // by ID, like Docker without force
+		if f.hasChildren(img) {
+			return nil, fmt.Errorf("conflict: unable to delete %s (cannot be forced) - image has dependent child images: %w", ref, cerrdefs.ErrConflict)
+		}
 		if len(img.tags)+len(img.digests) > 1 && !opts.Force {
 			return nil, fmt.Errorf("conflict: unable to delete %s (must be forced) - image is referenced in multiple repositories: %w", ref, cerrdefs.ErrConflict)
 		}
@@ -254,10 +261,21 @@ func (f *fakeDocker) ImageRemove(_ context.Context, ref string, opts image.Remov
 	}
 	img.tags = without(img.tags, name)
 	img.digests = without(img.digests, name)
-	if len(img.tags)+len(img.digests) == 0 {
+	if len(img.tags)+len(img.digests) == 0 && !f.hasChildren(img) {
 		f.deleteImage(img)
 	}
 	return []image.DeleteResponse{{Untagged: name}}, nil
+}
+
+// hasChildren reports whether an image was built on img; Docker keeps such
+// an image, untagged, until its children go.
+func (f *fakeDocker) hasChildren(img *fakeImage) bool {
+	for _, x := range f.images {
+		if x.parent == img.id {
+			return true
+		}
+	}
+	return false
 }
 
 func (f *fakeDocker) deleteImage(img *fakeImage) {

@@ -9,6 +9,8 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/image"
+	"k8s.io/klog/v2"
+
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"dockercri/translate"
@@ -18,7 +20,10 @@ import (
 // them it is named by, as containerd does: the kubelet's image GC names
 // images by ID. Removing an absent image succeeds. An image that a container
 // still uses is refused before any tag is touched, so a failed remove never
-// leaves the image half untagged.
+// leaves the image half untagged. An image that other local images are
+// built on (`docker build` on the node) loses every name and stays, as with
+// `docker rmi <name>`: Docker deletes it with its last child, and an untagged
+// parent is not listed, so the kubelet's image GC stops asking for it.
 func (s *Service) RemoveImage(ctx context.Context, req *runtimeapi.RemoveImageRequest) (*runtimeapi.RemoveImageResponse, error) {
 	ref, err := translate.LocalReference(req.GetImage().GetImage())
 	if err != nil {
@@ -47,6 +52,10 @@ func (s *Service) RemoveImage(ctx context.Context, req *runtimeapi.RemoveImageRe
 			continue
 		}
 		_, err := s.docker.ImageRemove(ctx, name, image.RemoveOptions{PruneChildren: true})
+		if name == in.ID && hasChildImages(err) {
+			klog.V(2).InfoS("Image untagged; Docker keeps it for the images built on it", "image", ref, "id", in.ID)
+			return &runtimeapi.RemoveImageResponse{}, nil
+		}
 		if err != nil && !cerrdefs.IsNotFound(err) {
 			// Another client (a second RemoveImage of the same image, the
 			// kubelet's image GC) may have removed it since the inspect:
@@ -59,6 +68,13 @@ func (s *Service) RemoveImage(ctx context.Context, req *runtimeapi.RemoveImageRe
 		}
 	}
 	return &runtimeapi.RemoveImageResponse{}, nil
+}
+
+// hasChildImages recognises Docker's refusal to delete an image that others
+// are built on (a conflict; the text is the only sign of its cause, the same
+// in the classic and the containerd image store).
+func hasChildImages(err error) bool {
+	return cerrdefs.IsConflict(err) && strings.Contains(err.Error(), "dependent child images")
 }
 
 // containersUsing lists the containers, running or not, created from the

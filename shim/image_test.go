@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -493,12 +494,56 @@ func TestRemoveImageFailureWhileImageRemains(t *testing.T) {
 	}
 }
 
+// A container created from the image between the check and the remove:
+// Docker's conflict reaches the kubelet as FailedPrecondition.
 func TestRemoveImageDockerConflict(t *testing.T) {
 	f := fakeWithImages()
-	f.errs["ImageRemove"] = fmt.Errorf("image has dependent child images: %w", cerrdefs.ErrConflict)
+	f.errs["ImageRemove"] = fmt.Errorf("conflict: unable to remove repository reference \"busybox:1.36\" (must force) - container c1 is using its referenced image: %w", cerrdefs.ErrConflict)
 	c := newTestClients(t, f)
 	_, err := c.image.RemoveImage(testContext(t), &runtimeapi.RemoveImageRequest{Image: spec(pauseID)})
 	wantCode(t, err, codes.FailedPrecondition)
+}
+
+// An image that a locally built image is based on loses its names, by name
+// or by ID, and is no longer listed; its child stays whole.
+func TestRemoveImageWithChildImages(t *testing.T) {
+	for _, by := range []string{"name", "id"} {
+		t.Run(by, func(t *testing.T) {
+			f := fakeWithImages()
+			f.images = append(f.images, &fakeImage{id: "sha256:" + strings.Repeat("c", 64), tags: []string{"app:1"}, parent: busyboxID})
+			c := newTestClients(t, f)
+			ctx := testContext(t)
+			give := "busybox:1.36"
+			if by == "id" {
+				give = busyboxID
+			}
+			if _, err := c.image.RemoveImage(ctx, &runtimeapi.RemoveImageRequest{Image: spec(give)}); err != nil {
+				t.Fatalf("remove a parent image by %s: %v", by, err)
+			}
+			list, err := c.image.ListImages(ctx, &runtimeapi.ListImagesRequest{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []string
+			for _, img := range list.GetImages() {
+				ids = append(ids, img.GetId())
+				if img.GetId() == busyboxID {
+					t.Fatalf("the untagged parent is still listed: %v", img)
+				}
+			}
+			if !slices.Contains(ids, "sha256:"+strings.Repeat("c", 64)) {
+				t.Fatalf("the child image is gone: %v", ids)
+			}
+			st, err := c.image.ImageStatus(ctx, &runtimeapi.ImageStatusRequest{Image: spec("busybox:1.36")})
+			if err != nil || st.GetImage() != nil {
+				t.Fatalf("ImageStatus of the removed name = %v, %v; want no image", st, err)
+			}
+			// Again: nothing left to untag, and still a success.
+			if _, err := c.image.RemoveImage(ctx, &runtimeapi.RemoveImageRequest{Image: spec(busyboxID)}); err != nil {
+				t.Fatalf("remove the untagged parent again: %v", err)
+			}
+		})
+	}
 }
 
 func TestImageFsInfo(t *testing.T) {
