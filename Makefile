@@ -12,7 +12,7 @@ RUN_FLAGS      ?= -v 2
 GO             ?= go
 GOFLAGS_BUILD  := -trimpath -ldflags "-X main.version=$(VERSION) -X main.buildCommit=$(COMMIT)"
 
-.PHONY: build run test unit e2e e2e-up e2e-down vet fmt-check bench bench-e2e clean docker-up critest critest-images critest-benchmark critest-containerd critest-containerd-benchmark
+.PHONY: build run test shellcheck unit e2e e2e-up e2e-down vet fmt-check bench bench-e2e clean docker-up critest critest-images critest-benchmark critest-containerd critest-containerd-benchmark
 
 build: ## build bin/dockercri
 	$(GO) build $(GOFLAGS_BUILD) -o bin/dockercri ./cmd/dockercri
@@ -32,10 +32,14 @@ docker-up:
 	fi
 	@docker -H $(DOCKER_ENDPOINT) version --format 'Docker {{.Server.Version}} (API {{.Server.APIVersion}})'
 
-test: fmt-check vet unit e2e ## everything CI runs
+test: fmt-check vet shellcheck unit e2e ## everything CI runs
 
 fmt-check:
 	@out=$$(gofmt -l cmd shim translate e2e); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+shellcheck: ## lint the e2e environment's scripts (installs Debian's shellcheck if missing)
+	@command -v shellcheck >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq shellcheck; }
+	shellcheck e2e/env/*.sh
 
 vet:
 	$(GO) vet ./...

@@ -306,25 +306,9 @@ local_tag() { # kind: the local build tag of an image kind
 }
 
 # --- registry -----------------------------------------------------------------
-MANIFEST_ACCEPT=(-H 'Accept: application/vnd.docker.distribution.manifest.v2+json'
-	-H 'Accept: application/vnd.oci.image.manifest.v1+json')
-
-registry_has() { # repo tag
-	local code
-	code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "${MANIFEST_ACCEPT[@]}" \
-		"http://$REGISTRY/v2/$1/manifests/$2") || return 1
-	[[ $code == 200 ]]
-}
-
 hash_file() { # repo tag
 	local f=${1//\//_}
 	echo "$CT_DIR/hash/$f:$2"
-}
-
-up_to_date() { # repo tag hash
-	local f
-	f=$(hash_file "$1" "$2")
-	[[ -f $f && $(<"$f") == "$3" ]] && registry_has "$1" "$2"
 }
 
 manifest_digest() { # repo tag: the registry's Docker-Content-Digest
@@ -369,7 +353,7 @@ build_images() {
 	for entry in "${CRITEST_IMAGES[@]}"; do
 		read -r ref kind <<<"$entry"
 		repo=${ref%:*} tag=${ref##*:}
-		up_to_date "$repo" "$tag" "$hash" || todo+=("$entry")
+		up_to_date "$(hash_file "$repo" "$tag")" "$hash" "$repo" "$tag" "$REGISTRY" || todo+=("$entry")
 	done
 	if ((${#todo[@]} == 0)); then
 		log "critest images up to date (${#CRITEST_IMAGES[@]} in $REGISTRY/{k8s,gcr}/)"

@@ -252,3 +252,29 @@ stop_dockerd() {
 	stop_pid "$DOCKER_PIDFILE" "unix://$DOCKER_SOCK" dockerd 40
 	rm -f "$DOCKER_SOCK"
 }
+
+# The manifest types the local registries hold (curl headers).
+MANIFEST_ACCEPT=(-H 'Accept: application/vnd.docker.distribution.manifest.v2+json'
+	-H 'Accept: application/vnd.oci.image.manifest.v1+json')
+
+# registry_has REGISTRY NAME TAG: the registry serves a manifest for it (the
+# htpasswd registry is asked with the environment's credentials).
+registry_has() {
+	local reg=$1 name=$2 tag=$3 creds=() code
+	[[ $reg == "$AUTH_REGISTRY" ]] && creds=(-u "$AUTH_USER:$AUTH_PASS")
+	code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "${creds[@]}" "${MANIFEST_ACCEPT[@]}" \
+		"http://$reg/v2/$name/manifests/$tag") || return 1
+	[[ $code == 200 ]]
+}
+
+# up_to_date HASH_FILE HASH NAME TAG REGISTRIES...: the input hash recorded in
+# HASH_FILE matches and every registry has the tag, so building and pushing
+# can be skipped.
+up_to_date() {
+	local file=$1 hash=$2 name=$3 tag=$4 reg
+	shift 4
+	[[ -f $file && $(<"$file") == "$hash" ]] || return 1
+	for reg in "$@"; do
+		registry_has "$reg" "$name" "$tag" || return 1
+	done
+}

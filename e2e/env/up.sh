@@ -116,29 +116,6 @@ ensure_htpasswd() {
 }
 
 # --- images -----------------------------------------------------------------
-# registry_has REGISTRY NAME TAG: the registry serves a v2 manifest for it.
-registry_has() {
-	local reg=$1 name=$2 tag=$3 auth=()
-	[[ $reg == "$AUTH_REGISTRY" ]] && auth=(-u "$AUTH_USER:$AUTH_PASS")
-	local code
-	code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "${auth[@]}" \
-		-H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
-		-H 'Accept: application/vnd.oci.image.manifest.v1+json' \
-		"http://$reg/v2/$name/manifests/$tag") || return 1
-	[[ $code == 200 ]]
-}
-
-# up_to_date NAME TAG HASH REGISTRIES...: the recorded input hash matches and
-# every registry has the tag, so building and pushing can be skipped.
-up_to_date() {
-	local name=$1 tag=$2 hash=$3 reg
-	shift 3
-	[[ -f $BUILD_DIR/$name.hash && $(<"$BUILD_DIR/$name.hash") == "$hash" ]] || return 1
-	for reg in "$@"; do
-		registry_has "$reg" "$name" "$tag" || return 1
-	done
-}
-
 # push_and_forget LOCAL_TAG NAME TAG HASH REGISTRIES...: tags, pushes, records
 # the hash, then removes every local tag so that tests really pull.
 push_and_forget() {
@@ -168,7 +145,7 @@ build_pause() {
 		go version
 		declare -f build_pause
 	} | sha256sum | cut -d' ' -f1)
-	if up_to_date pause 3.10 "$hash" "$REGISTRY"; then
+	if up_to_date "$BUILD_DIR/pause.hash" "$hash" pause 3.10 "$REGISTRY"; then
 		log "pause image up to date ($PAUSE_IMAGE)"
 		return 0
 	fi
@@ -234,7 +211,7 @@ build_busybox_images() {
 		declare -f make_rootfs busybox_dockerfile
 	} | sha256sum | cut -d' ' -f1)
 	for name in "${TEST_IMAGES[@]}"; do
-		if up_to_date "$name" "$TEST_TAG" "$hash" "${regs[@]}"; then
+		if up_to_date "$BUILD_DIR/$name.hash" "$hash" "$name" "$TEST_TAG" "${regs[@]}"; then
 			continue
 		fi
 		todo+=("$name")
@@ -297,18 +274,18 @@ EOF
 # holds images the image tests remove, and a leftover image changes what a
 # pull reports.
 remove_leftover_pods() {
-	local ids
-	ids=$(docker ps -aq --filter label=io.kubernetes.docker.type)
-	if [ -n "$ids" ]; then
-		log "removing $(echo "$ids" | wc -l) leftover pod container(s)"
-		docker rm -f -v $ids >/dev/null
+	local ids=()
+	mapfile -t ids < <(docker ps -aq --filter label=io.kubernetes.docker.type)
+	if ((${#ids[@]} > 0)); then
+		log "removing ${#ids[@]} leftover pod container(s)"
+		docker rm -f -v "${ids[@]}" >/dev/null
 	fi
 	# Images pulled from the test registries are the tests' to pull.
-	ids=$(docker images --format '{{.Repository}} {{.ID}}' | awk -v a="$REGISTRY/" -v b="$AUTH_REGISTRY/" \
+	mapfile -t ids < <(docker images --format '{{.Repository}} {{.ID}}' | awk -v a="$REGISTRY/" -v b="$AUTH_REGISTRY/" \
 		'index($1, a) == 1 || index($1, b) == 1 { print $2 }' | sort -u)
-	if [ -n "$ids" ]; then
-		log "removing $(echo "$ids" | wc -l) image(s) an earlier run pulled"
-		docker rmi -f $ids >/dev/null
+	if ((${#ids[@]} > 0)); then
+		log "removing ${#ids[@]} image(s) an earlier run pulled"
+		docker rmi -f "${ids[@]}" >/dev/null
 	fi
 }
 
