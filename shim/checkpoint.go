@@ -1,6 +1,7 @@
 package shim
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -45,10 +46,36 @@ type sandboxCheckpoint struct {
 	PortMappings   []portMapping `json:"portMappings,omitempty"`
 	// Network is the pod's CNI state (netCNI... below; "" for Docker's
 	// networking or host network), IPs its addresses, the primary first.
-	Network   string   `json:"network,omitempty"`
-	IPs       []string `json:"ips,omitempty"`
-	CreatedAt int64    `json:"createdAt"`
-	Checksum  string   `json:"checksum"`
+	Network string   `json:"network,omitempty"`
+	IPs     []string `json:"ips,omitempty"`
+	// Overhead and Resources are the pod-level resources the kubelet last
+	// gave (RunPodSandbox, then UpdatePodSandboxResources); nil if never.
+	// Omitted when nil, so checkpoints written before they existed keep
+	// their checksum.
+	Overhead  *podResources `json:"overhead,omitempty"`
+	Resources *podResources `json:"resources,omitempty"`
+	CreatedAt int64         `json:"createdAt"`
+	Checksum  string        `json:"checksum"`
+}
+
+// podResources is a LinuxContainerResources of the pod, under protojson's
+// field names. Nothing applies it: the kubelet sizes the pod cgroup.
+type podResources struct {
+	CPUPeriod              int64             `json:"cpuPeriod,omitempty"`
+	CPUQuota               int64             `json:"cpuQuota,omitempty"`
+	CPUShares              int64             `json:"cpuShares,omitempty"`
+	MemoryLimitInBytes     int64             `json:"memoryLimitInBytes,omitempty"`
+	MemorySwapLimitInBytes int64             `json:"memorySwapLimitInBytes,omitempty"`
+	OOMScoreAdj            int64             `json:"oomScoreAdj,omitempty"`
+	CpusetCpus             string            `json:"cpusetCpus,omitempty"`
+	CpusetMems             string            `json:"cpusetMems,omitempty"`
+	HugepageLimits         []hugepageLimit   `json:"hugepageLimits,omitempty"`
+	Unified                map[string]string `json:"unified,omitempty"`
+}
+
+type hugepageLimit struct {
+	PageSize string `json:"pageSize"`
+	Limit    uint64 `json:"limit"`
 }
 
 func (c *sandboxCheckpoint) sum() (string, error) {
@@ -70,6 +97,12 @@ var dockerID = regexp.MustCompile(`^[a-f0-9]{64}$`)
 // kubelet's relist every second reads no files.
 type checkpointStore struct {
 	dir string
+
+	// writes serializes the writes of one sandbox's checkpoint, so that
+	// update's read-change-write loses no other write and never brings
+	// back a checkpoint removed meanwhile. Sandboxes do not wait on each
+	// other.
+	writes keyedLock
 
 	mu   sync.RWMutex
 	byID map[string]*sandboxCheckpoint
@@ -127,6 +160,32 @@ func (s *checkpointStore) readFile(id string) (*sandboxCheckpoint, error) {
 // one, fsync of the directory, so a crash leaves the old or the new file,
 // never a torn one.
 func (s *checkpointStore) put(id string, cp *sandboxCheckpoint) error {
+	unlock := s.lock(id)
+	defer unlock()
+	return s.putLocked(id, cp)
+}
+
+// update changes one checkpoint under the sandbox's write lock. change gets
+// a copy of the checkpoint (nil when there is none) and returns the one to
+// write, or nil to write nothing; its error is update's.
+func (s *checkpointStore) update(id string, change func(*sandboxCheckpoint) (*sandboxCheckpoint, error)) error {
+	unlock := s.lock(id)
+	defer unlock()
+	cp, err := change(s.get(id))
+	if err != nil || cp == nil {
+		return err
+	}
+	return s.putLocked(id, cp)
+}
+
+// lock takes the sandbox's write lock. It cannot fail: no deadline, and the
+// holders only write a small file.
+func (s *checkpointStore) lock(id string) (unlock func()) {
+	unlock, _ = s.writes.lock(context.Background(), id)
+	return unlock
+}
+
+func (s *checkpointStore) putLocked(id string, cp *sandboxCheckpoint) error {
 	if !dockerID.MatchString(id) {
 		return fmt.Errorf("checkpoint for %q: not a container ID", id)
 	}
@@ -183,6 +242,8 @@ func (s *checkpointStore) get(id string) *sandboxCheckpoint {
 
 // remove deletes a checkpoint; an absent one is not an error.
 func (s *checkpointStore) remove(id string) error {
+	unlock := s.lock(id)
+	defer unlock()
 	s.mu.Lock()
 	delete(s.byID, id)
 	s.mu.Unlock()

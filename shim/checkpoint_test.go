@@ -128,3 +128,44 @@ func TestCheckpointRemoveIsIdempotent(t *testing.T) {
 		t.Fatal("still present")
 	}
 }
+
+// TestCheckpointWithoutResourcesStillLoads reads a checkpoint written by
+// dockercri before pod resources were recorded (the file below is what that
+// version wrote): it must keep its checksum and load as it was.
+func TestCheckpointWithoutResourcesStillLoads(t *testing.T) {
+	const before = `{"version":"v1","name":"web","namespace":"default","uid":"uid-web","attempt":1,"runtimeHandler":"runc",` +
+		`"portMappings":[{"protocol":"TCP","containerPort":80,"hostPort":8080}],"network":"cni-up","ips":["10.88.0.5"],` +
+		`"createdAt":1795341600000000000,"checksum":"917afa1ae27d350c9f4bea72ddf84050f576c16f91cef31dc86b7fcabd614178"}`
+	id := strings.Repeat("c", 64)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, id), []byte(before), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := openCheckpointStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp := s.get(id)
+	if cp == nil || cp.Name != "web" || cp.Network != netUp || len(cp.IPs) != 1 || cp.Overhead != nil || cp.Resources != nil {
+		t.Fatalf("old checkpoint = %+v", cp)
+	}
+	// Written back unchanged, it is the same file.
+	if err := s.put(id, cp); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, id)); string(b) != before {
+		t.Fatalf("rewritten as\n%s\nwant\n%s", b, before)
+	}
+	// With resources it gains the fields, and loads again.
+	cp.Resources = &podResources{CPUShares: 2, HugepageLimits: []hugepageLimit{{PageSize: "2MB"}}}
+	if err := s.put(id, cp); err != nil {
+		t.Fatal(err)
+	}
+	reopened, err := openCheckpointStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := reopened.get(id); got == nil || got.Resources == nil || got.Resources.CPUShares != 2 || got.Resources.HugepageLimits[0].PageSize != "2MB" {
+		t.Fatalf("checkpoint with resources = %+v", got)
+	}
+}

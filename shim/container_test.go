@@ -367,3 +367,71 @@ func TestCreateContainerFailureLeavesNothing(t *testing.T) {
 		t.Fatalf("%d containers, want only the sandbox", len(f.containers))
 	}
 }
+
+// TestContainerImageIDMatchesPull: the kubelet (1.36+) matches
+// Container.image_id and ContainerStatus.image_id against the image_ref
+// PullImage returned and Image.id; all four are Docker's image ID.
+func TestContainerImageIDMatchesPull(t *testing.T) {
+	f := fakeWithPause()
+	f.registry["127.0.0.1:5000/busybox:1.36"] = f.images[0]
+	c := newTestClients(t, f)
+	ctx := testContext(t)
+	pulled, err := c.image.PullImage(ctx, &runtimeapi.PullImageRequest{Image: spec("127.0.0.1:5000/busybox:1.36")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sb := sandboxConfig("web")
+	sbID := runSandbox(t, c, sb)
+	cfg := containerConfig("app")
+	cfg.Image = spec("127.0.0.1:5000/busybox:1.36")
+	resp, err := c.runtime.CreateContainer(ctx, &runtimeapi.CreateContainerRequest{PodSandboxId: sbID, Config: cfg, SandboxConfig: sb})
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := c.runtime.ListContainers(ctx, &runtimeapi.ListContainersRequest{})
+	if err != nil || len(list.GetContainers()) != 1 {
+		t.Fatalf("ListContainers = %v, %v", list, err)
+	}
+	st, err := c.runtime.ContainerStatus(ctx, &runtimeapi.ContainerStatusRequest{ContainerId: resp.GetContainerId()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := c.image.ImageStatus(ctx, &runtimeapi.ImageStatusRequest{Image: cfg.Image})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := pulled.GetImageRef()
+	if ref != busyboxID || list.GetContainers()[0].GetImageId() != ref || st.GetStatus().GetImageId() != ref || img.GetImage().GetId() != ref {
+		t.Fatalf("pull image_ref %q, Container.image_id %q, ContainerStatus.image_id %q, Image.id %q: want one image ID",
+			ref, list.GetContainers()[0].GetImageId(), st.GetStatus().GetImageId(), img.GetImage().GetId())
+	}
+}
+
+func TestCreateContainerMountOptions(t *testing.T) {
+	f := fakeWithPause()
+	c := newTestClients(t, f)
+	sb := sandboxConfig("web")
+	sbID := runSandbox(t, c, sb)
+	mounts := func(opts ...string) *runtimeapi.ContainerConfig {
+		cfg := containerConfig("app")
+		cfg.Mounts = []*runtimeapi.Mount{{HostPath: "/var/lib/kubelet/pods/u/volumes/scratch", ContainerPath: "/scratch", MountOptions: opts}}
+		return cfg
+	}
+	for _, opt := range []string{"noexec", "nosuid", "nodev"} {
+		_, err := c.runtime.CreateContainer(testContext(t), &runtimeapi.CreateContainerRequest{PodSandboxId: sbID, Config: mounts(opt), SandboxConfig: sb})
+		st := wantCode(t, err, codes.InvalidArgument)
+		if !strings.Contains(st.Message(), `"`+opt+`"`) || !strings.Contains(st.Message(), `"/scratch"`) {
+			t.Fatalf("message %q does not name the option and the mount", st.Message())
+		}
+		if len(filterCalls(f.callLog(), "ContainerCreate")) != 1 { // the sandbox's
+			t.Fatalf("%s reached Docker: %v", opt, f.callLog())
+		}
+	}
+	resp, err := c.runtime.CreateContainer(testContext(t), &runtimeapi.CreateContainerRequest{PodSandboxId: sbID, Config: mounts("ro", "rbind"), SandboxConfig: sb})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if binds := f.findContainer(resp.GetContainerId()).hostConfig.Binds; len(binds) != 1 || binds[0] != "/var/lib/kubelet/pods/u/volumes/scratch:/scratch:ro,rprivate" {
+		t.Fatalf("binds = %q, want the mount read-only", binds)
+	}
+}

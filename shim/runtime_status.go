@@ -7,6 +7,8 @@ import (
 
 	"github.com/docker/docker/api/types/versions"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"dockercri/translate"
 )
 
 // Reasons in RuntimeCondition, stable strings the kubelet shows in node status.
@@ -42,8 +44,13 @@ func (s *Service) Status(ctx context.Context, req *runtimeapi.StatusRequest) (*r
 	}
 	resp := &runtimeapi.StatusResponse{
 		Status: &runtimeapi.RuntimeStatus{Conditions: []*runtimeapi.RuntimeCondition{runtimeCond, networkCond}},
-		// Both policies are built from the image's accounts (translate/groups_policy.go).
-		Features: &runtimeapi.RuntimeFeatures{SupplementalGroupsPolicy: true},
+		Features: &runtimeapi.RuntimeFeatures{
+			// Both policies are built from the image's accounts (translate/groups_policy.go).
+			SupplementalGroupsPolicy: true,
+			// Docker can set none of noexec, nodev, nosuid on a bind mount, so
+			// this stays false and the kubelet refuses such pods up front.
+			MountOptions: translate.MountOptionsFeature(),
+		},
 		RuntimeHandlers: []*runtimeapi.RuntimeHandler{{
 			Name: "",
 			Features: &runtimeapi.RuntimeHandlerFeatures{

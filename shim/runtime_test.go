@@ -221,3 +221,17 @@ func TestStatusBoundsAHungPing(t *testing.T) {
 		t.Fatalf("RuntimeReady = %v, want not ready", cond)
 	}
 }
+
+// TestStatusDoesNotAnnounceMountOptions: the feature stands for noexec,
+// nodev and nosuid on bind mounts, which Docker cannot set; announcing it
+// would have the kubelet send pods that then fail at CreateContainer.
+func TestStatusDoesNotAnnounceMountOptions(t *testing.T) {
+	c := newTestClients(t, newFakeDocker())
+	got, err := c.runtime.Status(testContext(t), &runtimeapi.StatusRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := got.GetFeatures(); f.GetMountOptions() || !f.GetSupplementalGroupsPolicy() {
+		t.Fatalf("features = %v, want supplemental groups policy and no mount options", f)
+	}
+}

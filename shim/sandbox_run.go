@@ -88,7 +88,11 @@ func (s *Service) RunPodSandbox(ctx context.Context, req *runtimeapi.RunPodSandb
 		Name: meta.GetName(), Namespace: meta.GetNamespace(), UID: meta.GetUid(), Attempt: meta.GetAttempt(),
 		RuntimeHandler: req.GetRuntimeHandler(),
 		HostNetwork:    hostNetwork,
-		CreatedAt:      time.Now().UnixNano(),
+		// Recorded as given, never applied (see translate's
+		// SandboxCreateConfig); UpdatePodSandboxResources replaces them.
+		Overhead:  podResourcesFrom(cfg.GetLinux().GetOverhead()),
+		Resources: podResourcesFrom(cfg.GetLinux().GetResources()),
+		CreatedAt: time.Now().UnixNano(),
 	}
 	if cniPod {
 		cp.Network = netPending

@@ -33,10 +33,20 @@ func (s *Service) PodSandboxStatus(ctx context.Context, req *runtimeapi.PodSandb
 	}
 	resp := &runtimeapi.PodSandboxStatusResponse{Status: st}
 	if req.GetVerbose() {
-		b, err := json.Marshal(map[string]any{
+		cp := s.checkpoints.get(in.ID)
+		info := map[string]any{
 			"id": in.ID, "name": in.Name, "state": in.State, "hostConfig": in.HostConfig,
-			"networkSettings": in.NetworkSettings, "checkpoint": s.checkpoints.get(in.ID),
-		})
+			"networkSettings": in.NetworkSettings, "checkpoint": cp,
+		}
+		// PodSandboxStatus has no field for the pod's resources: they are
+		// reported here, as UpdatePodSandboxResources last recorded them.
+		if cp != nil && cp.Overhead != nil {
+			info["overhead"] = cp.Overhead
+		}
+		if cp != nil && cp.Resources != nil {
+			info["resources"] = cp.Resources
+		}
+		b, err := json.Marshal(info)
 		if err != nil {
 			return nil, err
 		}

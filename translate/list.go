@@ -51,12 +51,16 @@ func ContainerFromSummary(c container.Summary) (*runtimeapi.Container, error) {
 	if err != nil {
 		return nil, err
 	}
+	// image_id is what the kubelet (1.36+) matches a container to its image
+	// by: it must equal PullImageResponse.image_ref and Image.id, Docker's
+	// image ID, which the list entry carries as it is.
 	return &runtimeapi.Container{
 		Id:           c.ID,
 		PodSandboxId: l.SandboxID,
 		Metadata:     meta,
 		Image:        &runtimeapi.ImageSpec{Image: c.Image},
 		ImageRef:     c.ImageID,
+		ImageId:      c.ImageID,
 		State:        ContainerState(c.State),
 		CreatedAt:    c.Created * 1e9,
 		Labels:       l.Labels,

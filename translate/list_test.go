@@ -3,6 +3,7 @@ package translate
 import (
 	"fmt"
 	"maps"
+	"strings"
 	"testing"
 
 	"github.com/docker/docker/api/types/container"
@@ -85,6 +86,41 @@ func TestContainerFromSummary(t *testing.T) {
 	}
 	if _, err := ContainerFromSummary(sandboxSummary(t, 1, "running")); err == nil {
 		t.Error("a sandbox was read as an app container")
+	}
+}
+
+// TestContainerFromSummaryImageID: the kubelet (1.36+) reads image_id and
+// matches it against PullImageResponse.image_ref and Image.id, which are
+// Docker's image ID: the list entry's ImageID, whatever the image store.
+func TestContainerFromSummaryImageID(t *testing.T) {
+	tests := []struct {
+		name      string
+		image     string
+		imageID   string
+		wantImage string
+		wantID    string
+	}{
+		{name: "classic store", image: "busybox:1.36", imageID: "sha256:" + strings.Repeat("b", 64),
+			wantImage: "busybox:1.36", wantID: "sha256:" + strings.Repeat("b", 64)},
+		{name: "created by image ID", image: "sha256:" + strings.Repeat("c", 64), imageID: "sha256:" + strings.Repeat("c", 64),
+			wantImage: "sha256:" + strings.Repeat("c", 64), wantID: "sha256:" + strings.Repeat("c", 64)},
+		{name: "containerd store: the manifest digest", image: "127.0.0.1:5000/busybox:1.36", imageID: "sha256:" + strings.Repeat("d", 64),
+			wantImage: "127.0.0.1:5000/busybox:1.36", wantID: "sha256:" + strings.Repeat("d", 64)},
+		{name: "image removed under the container", image: "busybox:1.36", imageID: "", wantImage: "busybox:1.36", wantID: ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := containerSummary(t, 1, 1, "sb1", "running")
+			s.Image, s.ImageID = tt.image, tt.imageID
+			c, err := ContainerFromSummary(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.GetImage().GetImage() != tt.wantImage || c.GetImageId() != tt.wantID || c.GetImageRef() != tt.wantID {
+				t.Fatalf("image %q, image_id %q, image_ref %q; want %q, %q, %q",
+					c.GetImage().GetImage(), c.GetImageId(), c.GetImageRef(), tt.wantImage, tt.wantID, tt.wantID)
+			}
+		})
 	}
 }
 

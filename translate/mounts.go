@@ -32,11 +32,12 @@ import (
 //     ReadOnlyNonRecursive is set. With selinux_relabel it stays a bind
 //     (Mounts cannot relabel) and Ignored says Docker may make it recursive;
 //   - a ':' in a path, which would be read as a field separator in Binds
-//     (API 1.42+ for CreateMountpoint, else ErrUnsupported).
+//     (API 1.42+ for CreateMountpoint, else ErrUnsupported);
+//   - the mount option "bind" (NonRecursive).
 //
-// ErrUnsupported: image (image volumes), uidMappings/gidMappings (idmapped
-// mounts), mount_options (no per-bind options in Docker), and
-// selinux_relabel where Mounts are needed.
+// mount_options: see mntOptions. ErrUnsupported: image (image volumes),
+// uidMappings/gidMappings (idmapped mounts), mount options Docker cannot
+// express, and selinux_relabel where Mounts are needed.
 func mntOpt(mounts []*runtimeapi.Mount, api string) cfgOpt {
 	return func(c *Created) error {
 		for i, m := range mounts {
@@ -48,6 +49,16 @@ func mntOpt(mounts []*runtimeapi.Mount, api string) cfgOpt {
 	}
 }
 
+// mntSpec is what a CRI mount asks of Docker, its fields and its
+// mount_options together.
+type mntSpec struct {
+	ro, rro, relabel bool
+	// nonRecursive is the option "bind": Docker's binds are recursive
+	// ("rbind") unless BindOptions.NonRecursive says otherwise.
+	nonRecursive bool
+	prop         mount.Propagation
+}
+
 func mntOne(c *Created, field string, m *runtimeapi.Mount, api string) error {
 	switch {
 	case m.GetImage() != nil:
@@ -56,8 +67,6 @@ func mntOne(c *Created, field string, m *runtimeapi.Mount, api string) error {
 		return cfgInvalid("%s.image_sub_path %q without an image", field, m.GetImageSubPath())
 	case len(m.GetUidMappings()) > 0 || len(m.GetGidMappings()) > 0:
 		return cfgUnsupported("%s: uidMappings/gidMappings (idmapped mounts) cannot be expressed to Docker", field)
-	case len(m.GetMountOptions()) > 0:
-		return cfgUnsupported("%s.mount_options %v: Docker bind mounts take no mount options", field, m.GetMountOptions())
 	}
 	host, ctr := m.GetHostPath(), m.GetContainerPath()
 	if !path.IsAbs(ctr) || cfgHasDotDot(ctr) {
@@ -70,48 +79,60 @@ func mntOne(c *Created, field string, m *runtimeapi.Mount, api string) error {
 	if err != nil {
 		return err
 	}
-	ro, rro, relabel := m.GetReadonly(), m.GetRecursiveReadOnly(), m.GetSelinuxRelabel()
+	sp := mntSpec{ro: m.GetReadonly(), rro: m.GetRecursiveReadOnly(), relabel: m.GetSelinuxRelabel(), prop: prop}
+	if err := mntOptions(&sp, field, m); err != nil {
+		return err
+	}
 	at44 := !versions.LessThan(api, "1.44")
-	if rro {
+	if sp.rro {
 		switch {
-		case !ro:
+		case !sp.ro:
 			return cfgInvalid("%s: recursive_read_only needs readonly", field)
-		case prop != mount.PropagationRPrivate:
+		case sp.prop != mount.PropagationRPrivate && sp.prop != mount.PropagationPrivate:
 			return cfgInvalid("%s: recursive_read_only needs PRIVATE propagation, not %s", field, m.GetPropagation())
+		case sp.nonRecursive:
+			return cfgInvalid("%s: recursive_read_only with the non-recursive mount option \"bind\"", field)
 		case !at44:
 			return cfgUnsupported("%s: recursive_read_only needs Docker API 1.44, this daemon speaks %s", field, api)
 		}
 	}
 	colon := strings.Contains(host, ":") || strings.Contains(ctr, ":")
-	if rro || colon || (ro && at44 && !relabel) {
-		if relabel {
-			return cfgUnsupported("%s: selinux_relabel with recursive_read_only or a ':' in a path: Docker cannot relabel such a mount", field)
-		}
-		if versions.LessThan(api, "1.42") {
-			return cfgUnsupported("%s: a ':' in a path needs Docker API 1.42, this daemon speaks %s", field, api)
-		}
-		c.HostConfig.Mounts = append(c.HostConfig.Mounts, mount.Mount{
-			Type: mount.TypeBind, Source: host, Target: ctr, ReadOnly: ro,
-			BindOptions: &mount.BindOptions{
-				Propagation:            prop,
-				CreateMountpoint:       true,
-				ReadOnlyNonRecursive:   ro && !rro && at44,
-				ReadOnlyForceRecursive: rro,
-			},
-		})
-		return nil
+	if sp.rro || colon || sp.nonRecursive || (sp.ro && at44 && !sp.relabel) {
+		return mntAsMount(c, field, host, ctr, sp, api)
 	}
-	mode := string(prop)
-	if ro {
+	mode := string(sp.prop)
+	if sp.ro {
 		mode = "ro," + mode
-		if relabel && at44 {
+		if sp.relabel && at44 {
 			c.ignore(field+".readonly", "with selinux_relabel it is a Docker bind, which Docker makes recursively read-only where the kernel can")
 		}
 	}
-	if relabel {
+	if sp.relabel {
 		mode += ",Z"
 	}
 	c.HostConfig.Binds = append(c.HostConfig.Binds, host+":"+ctr+":"+mode)
+	return nil
+}
+
+// mntAsMount adds a HostConfig.Mounts entry, for what Binds cannot say.
+func mntAsMount(c *Created, field, host, ctr string, sp mntSpec, api string) error {
+	if sp.relabel {
+		return cfgUnsupported("%s: selinux_relabel with recursive_read_only, the mount option \"bind\" or a ':' in a path: Docker cannot relabel such a mount", field)
+	}
+	if versions.LessThan(api, "1.42") {
+		return cfgUnsupported("%s: recursive_read_only, the mount option \"bind\" or a ':' in a path need Docker API 1.42, this daemon speaks %s", field, api)
+	}
+	at44 := !versions.LessThan(api, "1.44")
+	c.HostConfig.Mounts = append(c.HostConfig.Mounts, mount.Mount{
+		Type: mount.TypeBind, Source: host, Target: ctr, ReadOnly: sp.ro,
+		BindOptions: &mount.BindOptions{
+			Propagation:            sp.prop,
+			NonRecursive:           sp.nonRecursive,
+			CreateMountpoint:       true,
+			ReadOnlyNonRecursive:   sp.ro && !sp.rro && at44,
+			ReadOnlyForceRecursive: sp.rro,
+		},
+	})
 	return nil
 }
 
@@ -125,4 +146,85 @@ func mntPropagation(field string, p runtimeapi.MountPropagation) (mount.Propagat
 		return mount.PropagationRShared, nil
 	}
 	return "", cfgInvalid("%s.propagation %d is unknown", field, p)
+}
+
+// mntPropagationOptions are the propagation mount options, each with the
+// CRI propagation it refines (its recursive or non-recursive form).
+var mntPropagationOptions = map[string]mount.Propagation{
+	"private": mount.PropagationRPrivate, "rprivate": mount.PropagationRPrivate,
+	"slave": mount.PropagationRSlave, "rslave": mount.PropagationRSlave,
+	"shared": mount.PropagationRShared, "rshared": mount.PropagationRShared,
+}
+
+// mntOptions applies a mount's mount_options (OCI bind mount options) to
+// sp. Docker's API lets a client say of a bind mount only what Binds' mode
+// string ("ro"/"rw", propagation, SELinux "z"/"Z", volume-only "nocopy",
+// macOS-only consistency) and BindOptions (propagation, non-recursive,
+// read-only recursion) say, and dockerd mounts every bind "rbind" plus
+// those. So the options accepted are the ones among them that are OCI
+// options:
+//   - "ro", "rw": read-only or not ("rw" with readonly is a contradiction);
+//   - "rro": recursively read-only, as recursive_read_only;
+//   - "rbind" (Docker's own way, a no-op) and "bind" (NonRecursive);
+//   - "private", "rprivate", "slave", "rslave", "shared", "rshared", when
+//     they agree with the propagation field (one of its two forms).
+//
+// Everything else is ErrUnsupported naming the option and the mount: in
+// particular noexec, nosuid and nodev (the options the kubelet sends for a
+// volume mount's bindMountOptions), which Docker has no field for on a
+// bind (only tmpfs mounts take them); and "z", "Z", "nocopy" and the
+// consistency modes, which Docker accepts but which are not OCI options.
+func mntOptions(sp *mntSpec, field string, m *runtimeapi.Mount) error {
+	rw, recursion, prop := false, "", ""
+	for _, o := range m.GetMountOptions() {
+		if p, ok := mntPropagationOptions[o]; ok {
+			if p != sp.prop || (prop != "" && prop != o) {
+				return cfgInvalid("%s.mount_options: option %q of the mount at %q contradicts propagation %s", field, o, m.GetContainerPath(), m.GetPropagation())
+			}
+			prop = o
+			continue
+		}
+		switch o {
+		case "ro":
+			sp.ro = true
+		case "rw":
+			rw = true
+		case "rro":
+			sp.ro, sp.rro = true, true
+		case "bind", "rbind":
+			if recursion != "" && recursion != o {
+				return cfgInvalid("%s.mount_options: options \"bind\" and \"rbind\" of the mount at %q contradict each other", field, m.GetContainerPath())
+			}
+			recursion, sp.nonRecursive = o, o == "bind"
+		default:
+			return cfgUnsupported("%s.mount_options: option %q of the mount at %q cannot be expressed to Docker: "+
+				"its bind mounts take only ro, rw, rro, bind, rbind and propagation options (no noexec, nosuid, nodev or other mount flags)",
+				field, o, m.GetContainerPath())
+		}
+	}
+	if rw && sp.ro {
+		return cfgInvalid("%s.mount_options: option \"rw\" of the mount at %q contradicts its read-only setting", field, m.GetContainerPath())
+	}
+	if prop != "" {
+		sp.prop = mount.Propagation(prop)
+	}
+	return nil
+}
+
+// mntFeatureOptions are the options RuntimeFeatures.mount_options stands
+// for (the bindMountOptions of a Kubernetes volume mount).
+var mntFeatureOptions = []string{"noexec", "nodev", "nosuid"}
+
+// MountOptionsFeature reports whether the runtime feature mount_options
+// can be announced: whether any of the options it stands for is accepted.
+// The kubelet refuses pods that ask for them from a runtime that does not
+// announce it, instead of running them without the flags.
+func MountOptionsFeature() bool {
+	for _, o := range mntFeatureOptions {
+		sp := mntSpec{prop: mount.PropagationRPrivate}
+		if mntOptions(&sp, "", &runtimeapi.Mount{MountOptions: []string{o}}) == nil {
+			return true
+		}
+	}
+	return false
 }

@@ -95,3 +95,123 @@ func TestContainerMountsRejects(t *testing.T) {
 		})
 	}
 }
+
+// TestContainerMountOptions takes one mount option at a time: what Docker
+// can express is applied, everything else is refused naming the option and
+// the mount.
+func TestContainerMountOptions(t *testing.T) {
+	const slave = runtimeapi.MountPropagation_PROPAGATION_HOST_TO_CONTAINER
+	bind := func(ro bool, prop mount.Propagation, nonRec, roNonRec, forceRec bool) []mount.Mount {
+		return []mount.Mount{{Type: mount.TypeBind, Source: "/h", Target: "/c", ReadOnly: ro, BindOptions: &mount.BindOptions{
+			Propagation: prop, NonRecursive: nonRec, CreateMountpoint: true, ReadOnlyNonRecursive: roNonRec, ReadOnlyForceRecursive: forceRec,
+		}}}
+	}
+	tests := []struct {
+		name       string
+		give       string
+		mod        func(*runtimeapi.Mount)
+		api        string
+		wantBinds  []string
+		wantMounts []mount.Mount
+	}{
+		{name: "ro", give: "ro", wantBinds: []string{"/h:/c:ro,rprivate"}},
+		{name: "ro on API 1.44 is not recursive", give: "ro", api: "1.44", wantMounts: bind(true, mount.PropagationRPrivate, false, true, false)},
+		{name: "ro with readonly", give: "ro", mod: func(m *runtimeapi.Mount) { m.Readonly = true }, wantBinds: []string{"/h:/c:ro,rprivate"}},
+		{name: "rw", give: "rw", wantBinds: []string{"/h:/c:rprivate"}},
+		{name: "rro", give: "rro", api: "1.44", wantMounts: bind(true, mount.PropagationRPrivate, false, false, true)},
+		{name: "rbind is Docker's own", give: "rbind", wantBinds: []string{"/h:/c:rprivate"}},
+		{name: "bind", give: "bind", api: "1.42", wantMounts: bind(false, mount.PropagationRPrivate, true, false, false)},
+		{name: "rprivate", give: "rprivate", wantBinds: []string{"/h:/c:rprivate"}},
+		{name: "private", give: "private", wantBinds: []string{"/h:/c:private"}},
+		{name: "rslave", give: "rslave", mod: func(m *runtimeapi.Mount) { m.Propagation = slave }, wantBinds: []string{"/h:/c:rslave"}},
+		{name: "slave", give: "slave", mod: func(m *runtimeapi.Mount) { m.Propagation = slave }, wantBinds: []string{"/h:/c:slave"}},
+		{name: "shared", give: "shared", mod: func(m *runtimeapi.Mount) { m.Propagation = runtimeapi.MountPropagation_PROPAGATION_BIDIRECTIONAL },
+			wantBinds: []string{"/h:/c:shared"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := &runtimeapi.Mount{HostPath: "/h", ContainerPath: "/c", MountOptions: []string{tt.give}}
+			if tt.mod != nil {
+				tt.mod(m)
+			}
+			cfg := cfgTestContainer(func(c *runtimeapi.ContainerConfig) { c.Mounts = []*runtimeapi.Mount{m} })
+			got := cfgTestCreate(t, cfg, nil, ContainerOptions{APIVersion: tt.api})
+			if !reflect.DeepEqual(got.HostConfig.Binds, tt.wantBinds) || !reflect.DeepEqual(got.HostConfig.Mounts, tt.wantMounts) {
+				t.Fatalf("Binds, Mounts = %q, %+v; want %q, %+v", got.HostConfig.Binds, got.HostConfig.Mounts, tt.wantBinds, tt.wantMounts)
+			}
+		})
+	}
+}
+
+func TestContainerMountOptionsRejects(t *testing.T) {
+	const named = "of the mount at \"/data\""
+	tests := []struct {
+		name    string
+		give    string
+		mod     func(*runtimeapi.Mount)
+		api     string
+		want    error
+		mention string
+	}{
+		// The options of the kubelet's bindMountOptions: no Docker field.
+		{name: "noexec", give: "noexec", want: ErrUnsupported, mention: `option "noexec" ` + named},
+		{name: "nosuid", give: "nosuid", want: ErrUnsupported, mention: `option "nosuid" ` + named},
+		{name: "nodev", give: "nodev", want: ErrUnsupported, mention: `option "nodev" ` + named},
+		// Other mount flags: none either.
+		{name: "exec", give: "exec", want: ErrUnsupported, mention: `option "exec" ` + named},
+		{name: "noatime", give: "noatime", want: ErrUnsupported, mention: `option "noatime" ` + named},
+		{name: "nosymfollow", give: "nosymfollow", want: ErrUnsupported, mention: `option "nosymfollow" ` + named},
+		{name: "rnoexec", give: "rnoexec", want: ErrUnsupported, mention: `option "rnoexec" ` + named},
+		// Docker's own bind modes that are not OCI options.
+		{name: "Z", give: "Z", want: ErrUnsupported, mention: `option "Z" ` + named},
+		{name: "z", give: "z", want: ErrUnsupported, mention: `option "z" ` + named},
+		{name: "nocopy", give: "nocopy", want: ErrUnsupported, mention: `option "nocopy" ` + named},
+		{name: "cached", give: "cached", want: ErrUnsupported, mention: `option "cached" ` + named},
+		{name: "empty", give: "", want: ErrUnsupported, mention: `option "" ` + named},
+		{name: "comma-joined", give: "ro,noexec", want: ErrUnsupported, mention: `option "ro,noexec" ` + named},
+		// Expressible, but not on this API or with these fields.
+		{name: "rro on API 1.41", give: "rro", api: "1.41", want: ErrUnsupported, mention: "API 1.44"},
+		{name: "bind on API 1.41", give: "bind", api: "1.41", want: ErrUnsupported, mention: "API 1.42"},
+		{name: "bind relabelled", give: "bind", api: "1.44", mod: func(m *runtimeapi.Mount) { m.SelinuxRelabel = true },
+			want: ErrUnsupported, mention: "selinux_relabel"},
+		// Contradictions.
+		{name: "rw with readonly", give: "rw", mod: func(m *runtimeapi.Mount) { m.Readonly = true }, want: ErrInvalidConfig, mention: `option "rw" ` + named},
+		{name: "propagation against the field", give: "rshared", want: ErrInvalidConfig, mention: `option "rshared" ` + named},
+		{name: "rro with bind", give: "bind", api: "1.44", mod: func(m *runtimeapi.Mount) { m.Readonly, m.RecursiveReadOnly = true, true },
+			want: ErrInvalidConfig, mention: `"bind"`},
+		{name: "rro with slave", give: "rro", api: "1.44", mod: func(m *runtimeapi.Mount) {
+			m.Propagation = runtimeapi.MountPropagation_PROPAGATION_HOST_TO_CONTAINER
+		}, want: ErrInvalidConfig, mention: "PRIVATE"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := &runtimeapi.Mount{HostPath: "/h", ContainerPath: "/data", MountOptions: []string{tt.give}}
+			if tt.mod != nil {
+				tt.mod(m)
+			}
+			cfg := cfgTestContainer(func(c *runtimeapi.ContainerConfig) {
+				c.Mounts = []*runtimeapi.Mount{{HostPath: "/ok", ContainerPath: "/ok"}, m}
+			})
+			_, err := ContainerCreateConfig(cfg, cfgTestPod(nil), ContainerOptions{SandboxID: "sbx", APIVersion: tt.api})
+			cfgTestWantErr(t, err, tt.want, "mounts[1]")
+			cfgTestWantErr(t, err, tt.want, tt.mention)
+		})
+	}
+	t.Run("contradicting options", func(t *testing.T) {
+		for _, opts := range [][]string{{"bind", "rbind"}, {"private", "rprivate"}, {"ro", "rw"}} {
+			cfg := cfgTestContainer(func(c *runtimeapi.ContainerConfig) {
+				c.Mounts = []*runtimeapi.Mount{{HostPath: "/h", ContainerPath: "/data", MountOptions: opts}}
+			})
+			_, err := ContainerCreateConfig(cfg, cfgTestPod(nil), ContainerOptions{SandboxID: "sbx", APIVersion: "1.44"})
+			cfgTestWantErr(t, err, ErrInvalidConfig, "/data")
+		}
+	})
+}
+
+func TestMountOptionsFeature(t *testing.T) {
+	// Docker cannot set noexec, nodev or nosuid on a bind: the feature must
+	// not be announced, or the kubelet would send pods that then fail.
+	if MountOptionsFeature() {
+		t.Fatal("MountOptionsFeature() = true, but Docker cannot express noexec, nodev or nosuid")
+	}
+}
