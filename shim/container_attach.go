@@ -4,6 +4,8 @@ import (
 	"context"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"dockercri/translate"
 )
 
 // Attach validates the request and hands out the URL of a session attached
@@ -18,7 +20,7 @@ func (s *Service) Attach(ctx context.Context, req *runtimeapi.AttachRequest) (*r
 	if !req.GetStdin() && !req.GetStdout() && !req.GetStderr() {
 		return nil, invalidArgument("one of stdin, stdout and stderr must be set")
 	}
-	if _, err := runningContainer(ctx, s.docker, req.GetContainerId()); err != nil {
+	if _, err := runningOurs(ctx, s.docker, translate.ContainerTypeContainer, req.GetContainerId()); err != nil {
 		return nil, err
 	}
 	srv, err := s.streamServer()

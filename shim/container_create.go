@@ -96,7 +96,7 @@ func (s *Service) CreateContainer(ctx context.Context, req *runtimeapi.CreateCon
 	if logPath != "" {
 		created.HostConfig.LogConfig = dockerLogConfig
 	}
-	id, err := s.createContainer(ctx, name, created)
+	id, err := createNamed(ctx, s.docker, name, created)
 	for tries := 0; err != nil && tries < maxCapRetries; tries++ {
 		c, ok := unknownCapability(err)
 		if !ok || !slices.Contains(created.HostConfig.CapAdd, c) || !slices.Contains(s.cfg.Host.Capabilities, c) {
@@ -107,7 +107,7 @@ func (s *Service) CreateContainer(ctx context.Context, req *runtimeapi.CreateCon
 		klog.InfoS("Docker does not know a capability of the host; privileged containers go without it", "capability", c)
 		s.cfg.Host.forgetCapability(c)
 		created.HostConfig.CapAdd = slices.DeleteFunc(slices.Clone(created.HostConfig.CapAdd), func(x string) bool { return x == c })
-		id, err = s.createContainer(ctx, name, created)
+		id, err = createNamed(ctx, s.docker, name, created)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("create container %q: %w", name, err)
@@ -119,22 +119,3 @@ func (s *Service) CreateContainer(ctx context.Context, req *runtimeapi.CreateCon
 // maxCapRetries bounds the capabilities a create drops one refusal at a
 // time (Docker names one per error); the kernel has a handful Docker may not.
 const maxCapRetries = 8
-
-// inspectContainer inspects an app container of ours (not a sandbox, not a
-// stranger's container). found is false when there is none.
-func (s *Service) inspectContainer(ctx context.Context, id string) (container.InspectResponse, bool, error) {
-	in, err := s.docker.ContainerInspect(ctx, id)
-	if cerrdefs.IsNotFound(err) {
-		return in, false, nil
-	}
-	if err != nil {
-		return in, false, fmt.Errorf("inspect container %s: %w", id, err)
-	}
-	if in.ContainerJSONBase == nil || in.Config == nil || translate.ParseLabels(in.Config.Labels).Type != translate.ContainerTypeContainer {
-		return in, false, nil
-	}
-	if _, _, err := translate.ParseContainerName(in.Name); err != nil {
-		return in, false, nil
-	}
-	return in, true, nil
-}

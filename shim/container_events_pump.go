@@ -195,8 +195,7 @@ func (h *eventHub) follow(ctx context.Context, msgs <-chan events.Message, errs 
 func (h *eventHub) resync(ctx context.Context, enqueue func(events.Message)) {
 	lctx, cancel := context.WithTimeout(ctx, eventBuildTimeout)
 	defer cancel()
-	list, err := h.s.docker.ContainerList(lctx, container.ListOptions{All: true,
-		Filters: filters.NewArgs(filters.Arg("label", translate.LabelContainerType))})
+	list, err := listOurs(lctx, h.s.docker, "", true)
 	if err != nil {
 		klog.InfoS("Resyncing container events after Docker's stream broke failed", "err", err)
 		return

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/events"
 	"github.com/docker/docker/api/types/filters"
 	"k8s.io/klog/v2"
@@ -88,10 +87,8 @@ func (s *Service) eventSandboxStatus(ctx context.Context, id, kind, name string)
 
 // podContainerStatuses reports every app container of the pod.
 func (s *Service) podContainerStatuses(ctx context.Context, sandboxID string) ([]*runtimeapi.ContainerStatus, error) {
-	args := filters.NewArgs(
-		filters.Arg("label", translate.LabelContainerType+"="+translate.ContainerTypeContainer),
+	list, err := listOurs(ctx, s.docker, translate.ContainerTypeContainer, true,
 		filters.Arg("label", translate.LabelSandboxID+"="+sandboxID))
-	list, err := s.docker.ContainerList(ctx, container.ListOptions{All: true, Filters: args})
 	if err != nil {
 		return nil, fmt.Errorf("list containers of pod %s: %w", sandboxID, err)
 	}

@@ -12,6 +12,8 @@ import (
 	"k8s.io/klog/v2"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"dockercri/translate"
 )
 
 // ExecSync runs a command to completion and returns its output and exit
@@ -26,7 +28,7 @@ func (s *Service) ExecSync(ctx context.Context, req *runtimeapi.ExecSyncRequest)
 	if req.GetTimeout() < 0 {
 		return nil, invalidArgument("negative timeout %d", req.GetTimeout())
 	}
-	if _, err := runningContainer(ctx, s.docker, req.GetContainerId()); err != nil {
+	if _, err := runningOurs(ctx, s.docker, translate.ContainerTypeContainer, req.GetContainerId()); err != nil {
 		return nil, err
 	}
 	if req.GetTimeout() > 0 {
@@ -53,7 +55,7 @@ func (s *Service) Exec(ctx context.Context, req *runtimeapi.ExecRequest) (*runti
 	if !req.GetStdin() && !req.GetStdout() && !req.GetStderr() {
 		return nil, invalidArgument("one of stdin, stdout and stderr must be set")
 	}
-	if _, err := runningContainer(ctx, s.docker, req.GetContainerId()); err != nil {
+	if _, err := runningOurs(ctx, s.docker, translate.ContainerTypeContainer, req.GetContainerId()); err != nil {
 		return nil, err
 	}
 	srv, err := s.streamServer()

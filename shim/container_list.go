@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"k8s.io/klog/v2"
 
@@ -17,14 +16,14 @@ import (
 // no per-container inspect and no sizes.
 func (s *Service) ListContainers(ctx context.Context, req *runtimeapi.ListContainersRequest) (*runtimeapi.ListContainersResponse, error) {
 	f := req.GetFilter()
-	args := filters.NewArgs(filters.Arg("label", translate.LabelContainerType+"="+translate.ContainerTypeContainer))
+	var extra []filters.KeyValuePair
 	if f.GetId() != "" {
-		args.Add("id", f.GetId())
+		extra = append(extra, filters.Arg("id", f.GetId()))
 	}
 	if dockerID.MatchString(f.GetPodSandboxId()) {
-		args.Add("label", translate.LabelSandboxID+"="+f.GetPodSandboxId())
+		extra = append(extra, filters.Arg("label", translate.LabelSandboxID+"="+f.GetPodSandboxId()))
 	}
-	list, err := s.docker.ContainerList(ctx, container.ListOptions{All: true, Filters: args})
+	list, err := listOurs(ctx, s.docker, translate.ContainerTypeContainer, true, extra...)
 	if err != nil {
 		return nil, fmt.Errorf("list containers: %w", err)
 	}

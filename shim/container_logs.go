@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/filters"
 	"k8s.io/klog/v2"
 
 	"dockercri/shim/crilog"
@@ -191,8 +190,7 @@ func (m *logManager) reopen(id string) error {
 // get what they wrote after the last entry in their file.
 func (s *Service) Resume(ctx context.Context) error {
 	s.resumeNetworks(ctx)
-	list, err := s.docker.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(
-		filters.Arg("label", translate.LabelContainerType+"="+translate.ContainerTypeContainer))})
+	list, err := listOurs(ctx, s.docker, translate.ContainerTypeContainer, true)
 	if err != nil {
 		return err
 	}

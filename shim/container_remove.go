@@ -22,7 +22,7 @@ func (s *Service) RemoveContainer(ctx context.Context, req *runtimeapi.RemoveCon
 		return &runtimeapi.RemoveContainerResponse{}, nil
 	}
 	s.logs.stop(in.ID)
-	if err := s.removeContainer(ctx, in.ID); err != nil {
+	if err := forceRemove(ctx, s.docker, in.ID); err != nil {
 		return nil, err
 	}
 	klog.InfoS("Container removed", "container", in.ID)

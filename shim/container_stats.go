@@ -50,7 +50,7 @@ func (s *Service) ListContainerStats(ctx context.Context, req *runtimeapi.ListCo
 	if dockerID.MatchString(f.GetPodSandboxId()) {
 		extra = append(extra, filters.Arg("label", translate.LabelSandboxID+"="+f.GetPodSandboxId()))
 	}
-	list, err := s.listRunning(ctx, translate.ContainerTypeContainer, extra...)
+	list, err := listOurs(ctx, s.docker, translate.ContainerTypeContainer, false, extra...)
 	if err != nil {
 		return nil, fmt.Errorf("list containers: %w", err)
 	}

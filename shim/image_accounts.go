@@ -89,7 +89,7 @@ func (s *Service) readAccounts(ctx context.Context, imageID string) (acc *transl
 	if err != nil {
 		return nil, fmt.Errorf("read the accounts of image %s: create %s: %w", imageID, name, err)
 	}
-	defer s.rollback("scratch container", resp.ID, func(ctx context.Context) error { return s.removeContainer(ctx, resp.ID) })
+	defer rollback("scratch container", resp.ID, func(ctx context.Context) error { return forceRemove(ctx, s.docker, resp.ID) })
 	acc = &translate.Accounts{}
 	if acc.Passwd, err = s.copyFile(ctx, resp.ID, "/etc/passwd"); err != nil {
 		return nil, fmt.Errorf("read /etc/passwd of image %s: %w", imageID, err)
@@ -154,7 +154,7 @@ func (s *Service) sweepAccountsScratch(ctx context.Context) {
 		if !slices.ContainsFunc(c.Names, func(n string) bool { return strings.HasPrefix(n, "/"+accountsScratchPrefix) }) {
 			continue
 		}
-		if err := s.removeContainer(ctx, c.ID); err != nil {
+		if err := forceRemove(ctx, s.docker, c.ID); err != nil {
 			klog.ErrorS(err, "Removing a leftover scratch container failed", "container", c.ID)
 		}
 	}

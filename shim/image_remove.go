@@ -29,15 +29,12 @@ func (s *Service) RemoveImage(ctx context.Context, req *runtimeapi.RemoveImageRe
 	if err != nil {
 		return nil, err
 	}
-	in, err := s.docker.ImageInspect(ctx, ref)
-	if mref, ok := s.mirrorName(ref); ok && cerrdefs.IsNotFound(err) {
-		in, err = s.docker.ImageInspect(ctx, mref)
-	}
-	if cerrdefs.IsNotFound(err) {
-		return &runtimeapi.RemoveImageResponse{}, nil
-	}
+	in, found, err := s.inspectImage(ctx, ref)
 	if err != nil {
-		return nil, fmt.Errorf("inspect image %q: %w", ref, err)
+		return nil, err
+	}
+	if !found {
+		return &runtimeapi.RemoveImageResponse{}, nil
 	}
 	users, err := s.containersUsing(ctx, in.ID)
 	if err != nil {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 
-	cerrdefs "github.com/containerd/errdefs"
 	"k8s.io/klog/v2"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
@@ -20,15 +19,12 @@ func (s *Service) ImageStatus(ctx context.Context, req *runtimeapi.ImageStatusRe
 	if err != nil {
 		return nil, err
 	}
-	in, err := s.docker.ImageInspect(ctx, ref)
-	if mref, ok := s.mirrorName(ref); ok && cerrdefs.IsNotFound(err) {
-		in, err = s.docker.ImageInspect(ctx, mref)
-	}
-	if cerrdefs.IsNotFound(err) {
-		return &runtimeapi.ImageStatusResponse{}, nil
-	}
+	in, found, err := s.inspectImage(ctx, ref)
 	if err != nil {
-		return nil, fmt.Errorf("inspect image %q: %w", ref, err)
+		return nil, err
+	}
+	if !found {
+		return &runtimeapi.ImageStatusResponse{}, nil
 	}
 	img, userErr := translate.ImageFromInspect(in, s.isPinned)
 	s.unmirror(img)

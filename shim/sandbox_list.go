@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"k8s.io/klog/v2"
 
@@ -20,15 +19,15 @@ import (
 // Checkpoint-only pods (pause container gone) are listed NOTREADY.
 func (s *Service) ListPodSandbox(ctx context.Context, req *runtimeapi.ListPodSandboxRequest) (*runtimeapi.ListPodSandboxResponse, error) {
 	f := req.GetFilter()
-	args := filters.NewArgs(filters.Arg("label", translate.LabelContainerType+"="+translate.ContainerTypeSandbox))
+	var extra []filters.KeyValuePair
 	if f.GetId() != "" {
-		args.Add("id", f.GetId())
+		extra = append(extra, filters.Arg("id", f.GetId()))
 	}
 	// A checkpoint written after this instant belongs to a sandbox being
 	// created now, which the list below may not show yet: it must not be
 	// reported as a dead checkpoint-only pod (the kubelet would kill it).
 	listStart := time.Now().UnixNano()
-	list, err := s.docker.ContainerList(ctx, container.ListOptions{All: true, Filters: args})
+	list, err := listOurs(ctx, s.docker, translate.ContainerTypeSandbox, true, extra...)
 	if err != nil {
 		return nil, fmt.Errorf("list pod sandboxes: %w", err)
 	}

@@ -120,7 +120,7 @@ func (s *Service) resumeNetworks(ctx context.Context) {
 			klog.ErrorS(err, "Interrupted pod network not torn down; StopPodSandbox will retry", "sandbox", id)
 			continue
 		}
-		if err := s.removeContainer(ctx, id); err != nil {
+		if err := forceRemove(ctx, s.docker, id); err != nil {
 			klog.ErrorS(err, "Interrupted pod sandbox not removed", "sandbox", id)
 			continue
 		}

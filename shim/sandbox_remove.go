@@ -40,12 +40,12 @@ func (s *Service) RemovePodSandbox(ctx context.Context, req *runtimeapi.RemovePo
 	}
 	for _, c := range members {
 		s.logs.stop(c.ID)
-		if err := s.removeContainer(ctx, c.ID); err != nil {
+		if err := forceRemove(ctx, s.docker, c.ID); err != nil {
 			return nil, fmt.Errorf("remove pod sandbox %s: %w", id, err)
 		}
 	}
 	if found {
-		if err := s.removeContainer(ctx, id); err != nil {
+		if err := forceRemove(ctx, s.docker, id); err != nil {
 			return nil, fmt.Errorf("remove pod sandbox %s: %w", id, err)
 		}
 	}

@@ -6,7 +6,6 @@ import (
 	"os"
 	"time"
 
-	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
 	"k8s.io/klog/v2"
 
@@ -68,17 +67,17 @@ func (s *Service) RunPodSandbox(ctx context.Context, req *runtimeapi.RunPodSandb
 	}
 	logIgnored("pod sandbox", name, created.Ignored)
 
-	id, err := s.createContainer(ctx, name, created)
+	id, err := createNamed(ctx, s.docker, name, created)
 	if err != nil {
 		return nil, fmt.Errorf("create pod sandbox %q: %w", name, err)
 	}
 	defer func() {
 		if retErr != nil {
-			s.rollback("pod sandbox", id, func(ctx context.Context) error {
+			rollback("pod sandbox", id, func(ctx context.Context) error {
 				if err := s.checkpoints.remove(id); err != nil {
 					return err
 				}
-				return s.removeContainer(ctx, id)
+				return forceRemove(ctx, s.docker, id)
 			})
 		}
 	}()
@@ -110,7 +109,7 @@ func (s *Service) RunPodSandbox(ctx context.Context, req *runtimeapi.RunPodSandb
 		// while the namespace still exists.
 		defer func() {
 			if retErr != nil {
-				s.rollback("pod network", id, func(ctx context.Context) error {
+				rollback("pod network", id, func(ctx context.Context) error {
 					return s.teardownNetwork(ctx, id, s.pidOf(ctx, id))
 				})
 			}
@@ -155,92 +154,4 @@ func (s *Service) writeResolvConf(in container.InspectResponse, dns *runtimeapi.
 		return fmt.Errorf("write resolv.conf: %w", err)
 	}
 	return nil
-}
-
-// ensureImage pulls ref unless Docker already has it.
-func (s *Service) ensureImage(ctx context.Context, ref string) error {
-	_, err := s.docker.ImageInspect(ctx, ref)
-	if mref, ok := s.mirrorName(ref); ok && cerrdefs.IsNotFound(err) {
-		_, err = s.docker.ImageInspect(ctx, mref)
-	}
-	if err == nil {
-		return nil
-	}
-	if !cerrdefs.IsNotFound(err) {
-		return fmt.Errorf("inspect image %q: %w", ref, err)
-	}
-	_, err = s.pullMirrored(ctx, ref, "")
-	return err
-}
-
-// cgroupDriver asks Docker once; the driver cannot change without a Docker
-// restart, which we would not see anyway between two pods.
-func (s *Service) cgroupDriver(ctx context.Context) (string, error) {
-	if d := s.driver.Load(); d != nil {
-		return *d, nil
-	}
-	info, err := s.docker.Info(ctx)
-	if err != nil {
-		return "", fmt.Errorf("docker info: %w", err)
-	}
-	d := info.CgroupDriver
-	s.driver.Store(&d)
-	return d, nil
-}
-
-// createContainer creates a named container. A name conflict with a
-// leftover (a container that is not running, e.g. from a crashed create) is
-// resolved by removing it; a conflict with a running one gets a suffixed
-// name, which the naming scheme parses back.
-func (s *Service) createContainer(ctx context.Context, name string, c *translate.Created) (string, error) {
-	resp, err := s.docker.ContainerCreate(ctx, c.Config, c.HostConfig, nil, nil, name)
-	if err == nil {
-		return resp.ID, nil
-	}
-	if !cerrdefs.IsConflict(err) {
-		return "", err
-	}
-	existing, ierr := s.docker.ContainerInspect(ctx, name)
-	if ierr != nil {
-		return "", fmt.Errorf("%w (and inspecting the conflicting container failed: %v)", err, ierr)
-	}
-	retryName := name
-	if existing.State != nil && existing.State.Running {
-		retryName = translate.WithConflictSuffix(name, existing.ID[:8])
-	} else {
-		klog.InfoS("Removing leftover container in the way of a new one", "name", name, "container", existing.ID)
-		if rerr := s.docker.ContainerRemove(ctx, existing.ID, container.RemoveOptions{Force: true, RemoveVolumes: true}); rerr != nil && !cerrdefs.IsNotFound(rerr) {
-			return "", fmt.Errorf("%w (and removing the leftover failed: %v)", err, rerr)
-		}
-	}
-	resp, err = s.docker.ContainerCreate(ctx, c.Config, c.HostConfig, nil, nil, retryName)
-	if err != nil {
-		return "", err
-	}
-	return resp.ID, nil
-}
-
-// removeContainer force-removes a container; an absent one is fine.
-func (s *Service) removeContainer(ctx context.Context, id string) error {
-	err := s.docker.ContainerRemove(ctx, id, container.RemoveOptions{Force: true, RemoveVolumes: true})
-	if err != nil && !cerrdefs.IsNotFound(err) {
-		return fmt.Errorf("remove container %s: %w", id, err)
-	}
-	return nil
-}
-
-// rollback runs a cleanup step under a fresh bounded context. Its failure
-// is logged, not returned: the caller returns the error that caused it.
-func (s *Service) rollback(what, id string, step func(context.Context) error) {
-	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
-	defer cancel()
-	if err := step(ctx); err != nil {
-		klog.ErrorS(err, "Rollback failed; the next relist shows what is left", "object", what, "id", id)
-	}
-}
-
-func logIgnored(kind, name string, ignored []string) {
-	for _, msg := range ignored {
-		klog.V(2).InfoS("Field not applied on Docker", "object", kind, "name", name, "field", msg)
-	}
 }

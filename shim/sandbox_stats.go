@@ -31,7 +31,7 @@ func (s *Service) PodSandboxStats(ctx context.Context, req *runtimeapi.PodSandbo
 	}
 	labels := translate.ParseLabels(in.Config.Labels)
 	attrs := &runtimeapi.PodSandboxAttributes{Id: in.ID, Metadata: meta, Labels: labels.Labels, Annotations: labels.Annotations}
-	members, err := s.listRunning(ctx, translate.ContainerTypeContainer, filters.Arg("label", translate.LabelSandboxID+"="+in.ID))
+	members, err := listOurs(ctx, s.docker, translate.ContainerTypeContainer, false, filters.Arg("label", translate.LabelSandboxID+"="+in.ID))
 	if err != nil {
 		return nil, fmt.Errorf("list containers of pod sandbox %s: %w", in.ID, err)
 	}
@@ -47,11 +47,11 @@ func (s *Service) ListPodSandboxStats(ctx context.Context, req *runtimeapi.ListP
 	if f.GetId() != "" {
 		extra = append(extra, filters.Arg("id", f.GetId()))
 	}
-	pods, err := s.listRunning(ctx, translate.ContainerTypeSandbox, extra...)
+	pods, err := listOurs(ctx, s.docker, translate.ContainerTypeSandbox, false, extra...)
 	if err != nil {
 		return nil, fmt.Errorf("list pod sandboxes: %w", err)
 	}
-	ctrs, err := s.listRunning(ctx, translate.ContainerTypeContainer)
+	ctrs, err := listOurs(ctx, s.docker, translate.ContainerTypeContainer, false)
 	if err != nil {
 		return nil, fmt.Errorf("list containers: %w", err)
 	}

@@ -3,9 +3,7 @@ package shim
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 
-	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
@@ -53,29 +51,6 @@ func (s *Service) PodSandboxStatus(ctx context.Context, req *runtimeapi.PodSandb
 		resp.Info = map[string]string{"info": string(b)}
 	}
 	return resp, nil
-}
-
-// inspectSandbox inspects id (or a unique prefix of it) and checks that it
-// is a pod sandbox of ours. found is false when Docker has no such sandbox;
-// an empty id is the caller's error.
-func (s *Service) inspectSandbox(ctx context.Context, id string) (container.InspectResponse, bool, error) {
-	if id == "" {
-		return container.InspectResponse{}, false, invalidArgument("empty pod sandbox id")
-	}
-	in, err := s.docker.ContainerInspect(ctx, id)
-	if cerrdefs.IsNotFound(err) {
-		return in, false, nil
-	}
-	if err != nil {
-		return in, false, fmt.Errorf("inspect pod sandbox %s: %w", id, err)
-	}
-	if in.ContainerJSONBase == nil || in.Config == nil || translate.ParseLabels(in.Config.Labels).Type != translate.ContainerTypeSandbox {
-		return in, false, nil
-	}
-	if _, err := translate.ParseSandboxName(in.Name); err != nil {
-		return in, false, nil
-	}
-	return in, true, nil
 }
 
 func (s *Service) sandboxStatus(in container.InspectResponse) (*runtimeapi.PodSandboxStatus, error) {

@@ -85,13 +85,8 @@ func (s *Service) stopContainer(ctx context.Context, id string, timeout int) err
 // Only containers whose sandbox label is their own (see translate labels)
 // count: an image cannot enrol a container into a pod.
 func (s *Service) podContainers(ctx context.Context, sandboxID string) ([]containerRef, error) {
-	list, err := s.docker.ContainerList(ctx, container.ListOptions{
-		All: true,
-		Filters: filters.NewArgs(
-			filters.Arg("label", translate.LabelContainerType+"="+translate.ContainerTypeContainer),
-			filters.Arg("label", translate.LabelSandboxID+"="+sandboxID),
-		),
-	})
+	list, err := listOurs(ctx, s.docker, translate.ContainerTypeContainer, true,
+		filters.Arg("label", translate.LabelSandboxID+"="+sandboxID))
 	if err != nil {
 		return nil, fmt.Errorf("list containers of pod sandbox %s: %w", sandboxID, err)
 	}

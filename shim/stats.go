@@ -5,14 +5,11 @@ import (
 	"sync"
 	"time"
 
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/filters"
 	"k8s.io/klog/v2"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"dockercri/shim/cgroups"
-	"dockercri/translate"
 )
 
 // Stats come from the containers' cgroup files, not from Docker's stats
@@ -174,16 +171,6 @@ func nanoCores(prev, cur cgroups.Stats) uint64 {
 		return 0
 	}
 	return uint64(float64(cur.CPUUsageNanos-prev.CPUUsageNanos) / float64(cur.Time.Sub(prev.Time).Nanoseconds()) * 1e9)
-}
-
-// listRunning lists the running containers of one type (one Docker list,
-// no sizes).
-func (s *Service) listRunning(ctx context.Context, typ string, extra ...filters.KeyValuePair) ([]container.Summary, error) {
-	args := filters.NewArgs(append([]filters.KeyValuePair{
-		filters.Arg("label", translate.LabelContainerType+"="+typ),
-		filters.Arg("status", "running"),
-	}, extra...)...)
-	return s.docker.ContainerList(ctx, container.ListOptions{Filters: args})
 }
 
 // layerSizer measures writable layers in the background, one at a time.

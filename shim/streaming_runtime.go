@@ -8,7 +8,6 @@ import (
 	"syscall"
 	"time"
 
-	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/pkg/stdcopy"
@@ -53,34 +52,11 @@ func NewStreamingRuntime(d Docker) streaming.Runtime { return &streamingRuntime{
 
 type streamingRuntime struct{ docker Docker }
 
-// runningContainer inspects an app container of ours that must be running:
-// absent is NotFound, not running is FailedPrecondition.
-func runningContainer(ctx context.Context, d Docker, id string) (container.InspectResponse, error) {
-	in, err := d.ContainerInspect(ctx, id)
-	if cerrdefs.IsNotFound(err) {
-		return in, notFound("container %q", id)
-	}
-	if err != nil {
-		return in, fmt.Errorf("inspect container %s: %w", id, err)
-	}
-	if in.ContainerJSONBase == nil || in.Config == nil || translate.ParseLabels(in.Config.Labels).Type != translate.ContainerTypeContainer {
-		return in, notFound("container %q", id)
-	}
-	if in.State == nil || !in.State.Running {
-		state := "unknown"
-		if in.State != nil {
-			state = in.State.Status
-		}
-		return in, failedPrecondition("container %s is not running (%s)", id, state)
-	}
-	return in, nil
-}
-
 // Exec runs cmd in the container, wired to the client's streams. A client
 // that goes away takes the process with it.
 func (r *streamingRuntime) Exec(ctx context.Context, id string, cmd []string, in io.Reader, out, errw io.WriteCloser,
 	tty bool, resize <-chan streaming.TerminalSize) error {
-	if _, err := runningContainer(ctx, r.docker, id); err != nil {
+	if _, err := runningOurs(ctx, r.docker, translate.ContainerTypeContainer, id); err != nil {
 		return err
 	}
 	created, err := r.docker.ContainerExecCreate(ctx, id, container.ExecOptions{
@@ -123,7 +99,7 @@ func (r *streamingRuntime) Exec(ctx context.Context, id string, cmd []string, in
 // the container keeps running.
 func (r *streamingRuntime) Attach(ctx context.Context, id string, in io.Reader, out, errw io.WriteCloser,
 	_ bool, resize <-chan streaming.TerminalSize) error {
-	c, err := runningContainer(ctx, r.docker, id)
+	c, err := runningOurs(ctx, r.docker, translate.ContainerTypeContainer, id)
 	if err != nil {
 		return err
 	}
@@ -150,18 +126,9 @@ func (r *streamingRuntime) Attach(ctx context.Context, id string, in io.Reader, 
 
 // PodNetNS is the network namespace of the running pod sandbox.
 func (r *streamingRuntime) PodNetNS(ctx context.Context, podSandboxID string) (string, error) {
-	in, err := r.docker.ContainerInspect(ctx, podSandboxID)
-	if cerrdefs.IsNotFound(err) {
-		return "", notFound("pod sandbox %q", podSandboxID)
-	}
+	in, err := runningOurs(ctx, r.docker, translate.ContainerTypeSandbox, podSandboxID)
 	if err != nil {
-		return "", fmt.Errorf("inspect pod sandbox %s: %w", podSandboxID, err)
-	}
-	if in.ContainerJSONBase == nil || in.Config == nil || translate.ParseLabels(in.Config.Labels).Type != translate.ContainerTypeSandbox {
-		return "", notFound("pod sandbox %q", podSandboxID)
-	}
-	if in.State == nil || !in.State.Running || in.State.Pid <= 0 {
-		return "", failedPrecondition("pod sandbox %s is not running", podSandboxID)
+		return "", err
 	}
 	return fmt.Sprintf("/proc/%d/ns/net", in.State.Pid), nil
 }

@@ -1,0 +1,98 @@
+package shim
+
+import (
+	"context"
+	"fmt"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types/container"
+	"k8s.io/klog/v2"
+
+	"dockercri/translate"
+)
+
+// Docker-level steps that several RPCs share: making sure an image is there,
+// the daemon's cgroup driver, creating a named container through name
+// conflicts, removing one, and rolling back under a fresh context.
+
+// ensureImage pulls ref unless Docker already has it.
+func (s *Service) ensureImage(ctx context.Context, ref string) error {
+	if _, found, err := s.inspectImage(ctx, ref); err != nil || found {
+		return err
+	}
+	_, err := s.pullMirrored(ctx, ref, "")
+	return err
+}
+
+// cgroupDriver asks Docker once; the driver cannot change without a Docker
+// restart, which we would not see anyway between two pods.
+func (s *Service) cgroupDriver(ctx context.Context) (string, error) {
+	if d := s.driver.Load(); d != nil {
+		return *d, nil
+	}
+	info, err := s.docker.Info(ctx)
+	if err != nil {
+		return "", fmt.Errorf("docker info: %w", err)
+	}
+	d := info.CgroupDriver
+	s.driver.Store(&d)
+	return d, nil
+}
+
+// createNamed creates a named container. A name conflict with a
+// leftover (a container that is not running, e.g. from a crashed create) is
+// resolved by removing it; a conflict with a running one gets a suffixed
+// name, which the naming scheme parses back.
+func createNamed(ctx context.Context, d Docker, name string, c *translate.Created) (string, error) {
+	resp, err := d.ContainerCreate(ctx, c.Config, c.HostConfig, nil, nil, name)
+	if err == nil {
+		return resp.ID, nil
+	}
+	if !cerrdefs.IsConflict(err) {
+		return "", err
+	}
+	existing, ierr := d.ContainerInspect(ctx, name)
+	if ierr != nil {
+		return "", fmt.Errorf("%w (and inspecting the conflicting container failed: %v)", err, ierr)
+	}
+	retryName := name
+	if existing.State != nil && existing.State.Running {
+		retryName = translate.WithConflictSuffix(name, existing.ID[:8])
+	} else {
+		klog.InfoS("Removing leftover container in the way of a new one", "name", name, "container", existing.ID)
+		if rerr := d.ContainerRemove(ctx, existing.ID, container.RemoveOptions{Force: true, RemoveVolumes: true}); rerr != nil && !cerrdefs.IsNotFound(rerr) {
+			return "", fmt.Errorf("%w (and removing the leftover failed: %v)", err, rerr)
+		}
+	}
+	resp, err = d.ContainerCreate(ctx, c.Config, c.HostConfig, nil, nil, retryName)
+	if err != nil {
+		return "", err
+	}
+	return resp.ID, nil
+}
+
+// forceRemove force-removes a container with its anonymous volumes; an
+// absent one is fine.
+func forceRemove(ctx context.Context, d Docker, id string) error {
+	err := d.ContainerRemove(ctx, id, container.RemoveOptions{Force: true, RemoveVolumes: true})
+	if err != nil && !cerrdefs.IsNotFound(err) {
+		return fmt.Errorf("remove container %s: %w", id, err)
+	}
+	return nil
+}
+
+// rollback runs a cleanup step under a fresh bounded context. Its failure
+// is logged, not returned: the caller returns the error that caused it.
+func rollback(what, id string, step func(context.Context) error) {
+	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
+	defer cancel()
+	if err := step(ctx); err != nil {
+		klog.ErrorS(err, "Rollback failed; the next relist shows what is left", "object", what, "id", id)
+	}
+}
+
+func logIgnored(kind, name string, ignored []string) {
+	for _, msg := range ignored {
+		klog.V(2).InfoS("Field not applied on Docker", "object", kind, "name", name, "field", msg)
+	}
+}
