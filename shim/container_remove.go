@@ -21,7 +21,7 @@ func (s *Service) RemoveContainer(ctx context.Context, req *runtimeapi.RemoveCon
 	if !found {
 		return &runtimeapi.RemoveContainerResponse{}, nil
 	}
-	s.logs.stop(in.ID)
+	s.logs.Stop(in.ID)
 	if err := forceRemove(ctx, s.docker, in.ID); err != nil {
 		return nil, err
 	}

@@ -37,7 +37,7 @@ func (s *Service) StartContainer(ctx context.Context, req *runtimeapi.StartConta
 		return nil, fmt.Errorf("start container %s: %w", in.ID, err)
 	}
 	if w != nil {
-		s.logs.start(in.ID, in.Config.Tty, w, time.Time{})
+		s.logs.Start(in.ID, in.Config.Tty, w, time.Time{})
 	}
 	klog.InfoS("Container started", "container", in.ID)
 	return &runtimeapi.StartContainerResponse{}, nil

@@ -51,7 +51,7 @@ func (s *Service) ContainerStatus(ctx context.Context, req *runtimeapi.Container
 // ContainerStatus and for the statuses container events carry.
 func (s *Service) statusOf(ctx context.Context, in container.InspectResponse) (*runtimeapi.ContainerStatus, error) {
 	if in.State != nil && !in.State.Running {
-		s.logs.waitDone(in.ID, logDrainWait)
+		s.logs.WaitDone(in.ID, logDrainWait)
 	}
 	st, err := translate.ContainerStatusFromInspect(in)
 	if err != nil {

@@ -48,7 +48,7 @@ func (s *Service) ReopenContainerLog(ctx context.Context, req *runtimeapi.Reopen
 	if in.State == nil || !in.State.Running {
 		return nil, failedPrecondition("container %s is not running", in.ID)
 	}
-	if err := s.logs.reopen(in.ID); err != nil {
+	if err := s.logs.Reopen(in.ID); err != nil {
 		return nil, err
 	}
 	return &runtimeapi.ReopenContainerLogResponse{}, nil

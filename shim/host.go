@@ -35,20 +35,6 @@ const (
 	OOMRestrictOff  OOMRestriction = "false" // pass scores through (dockershim's behaviour)
 )
 
-// HostInfo is what the probe found.
-type HostInfo struct {
-	// Capabilities is the host's bounding set when it lacks a capability the
-	// kernel knows, so Docker's privileged mode (which asks for all of them)
-	// fails there. Nil when Docker's privileged mode works.
-	Capabilities []string
-	// MinOOMScoreAdj is the lowest oom_score_adj a container may get, or nil.
-	MinOOMScoreAdj *int
-	// dockerLacks holds the capabilities of Capabilities that the Docker
-	// daemon turned out not to know: a Docker older than the kernel
-	// refuses them ("unknown capability"). Learnt at the first refusal.
-	dockerLacks *capSet
-}
-
 type capSet struct {
 	mu  sync.Mutex
 	set map[string]bool

@@ -12,16 +12,6 @@ import (
 	"dockercri/translate"
 )
 
-// PodNetwork is the pod network plugin; *cni.Network is the real one.
-type PodNetwork interface {
-	// Status is nil when pods can be attached, else why not.
-	Status() error
-	Setup(ctx context.Context, pod cni.Pod) ([]string, error)
-	Teardown(ctx context.Context, pod cni.Pod) error
-}
-
-var _ PodNetwork = (*cni.Network)(nil)
-
 // A pod's CNI state, kept in its checkpoint so that DEL runs exactly once
 // for every ADD, also after a crash or a restart:
 //

@@ -39,7 +39,7 @@ func (s *Service) RemovePodSandbox(ctx context.Context, req *runtimeapi.RemovePo
 		return nil, err
 	}
 	for _, c := range members {
-		s.logs.stop(c.ID)
+		s.logs.Stop(c.ID)
 		if err := forceRemove(ctx, s.docker, c.ID); err != nil {
 			return nil, fmt.Errorf("remove pod sandbox %s: %w", id, err)
 		}

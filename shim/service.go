@@ -5,13 +5,19 @@
 package shim
 
 import (
+	"context"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/docker/docker/api/types/container"
+	"k8s.io/klog/v2"
+
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
+	"dockercri/shim/cni"
+	"dockercri/shim/crilog"
 	"dockercri/shim/metrics"
 	"dockercri/translate"
 )
@@ -46,6 +52,38 @@ type Config struct {
 	Metrics *metrics.Metrics
 }
 
+// PodNetwork is the pod network plugin; *cni.Network is the real one.
+type PodNetwork interface {
+	// Status is nil when pods can be attached, else why not.
+	Status() error
+	Setup(ctx context.Context, pod cni.Pod) ([]string, error)
+	Teardown(ctx context.Context, pod cni.Pod) error
+}
+
+var _ PodNetwork = (*cni.Network)(nil)
+
+// StreamServer hands out the URLs of exec, attach and port-forward sessions
+// (*streaming.Server).
+type StreamServer interface {
+	GetExec(*runtimeapi.ExecRequest) (*runtimeapi.ExecResponse, error)
+	GetAttach(*runtimeapi.AttachRequest) (*runtimeapi.AttachResponse, error)
+	GetPortForward(*runtimeapi.PortForwardRequest) (*runtimeapi.PortForwardResponse, error)
+}
+
+// HostInfo is what the probe found.
+type HostInfo struct {
+	// Capabilities is the host's bounding set when it lacks a capability the
+	// kernel knows, so Docker's privileged mode (which asks for all of them)
+	// fails there. Nil when Docker's privileged mode works.
+	Capabilities []string
+	// MinOOMScoreAdj is the lowest oom_score_adj a container may get, or nil.
+	MinOOMScoreAdj *int
+	// dockerLacks holds the capabilities of Capabilities that the Docker
+	// daemon turned out not to know: a Docker older than the kernel
+	// refuses them ("unknown capability"). Learnt at the first refusal.
+	dockerLacks *capSet
+}
+
 // Service implements runtimeapi.RuntimeServiceServer and
 // runtimeapi.ImageServiceServer. RPCs not yet built answer Unimplemented
 // through the embedded types.
@@ -71,7 +109,7 @@ type Service struct {
 
 	checkpoints *checkpointStore
 	driver      atomic.Pointer[string] // Docker's cgroup driver, once known
-	logs        *logManager
+	logs        *crilog.Manager
 	stats       *statsManager
 	events      *eventHub
 	accounts    accountsCache
@@ -107,8 +145,8 @@ func New(docker Docker, cfg Config) (*Service, error) {
 		return nil, err
 	}
 	s := &Service{docker: docker, cfg: cfg, pauseRef: pause, checkpoints: checkpoints}
-	s.logs = newLogManager(s)
-	s.stats = newStatsManager(s)
+	s.logs = crilog.NewManager(docker)
+	s.stats = newStatsManager(docker)
 	s.events = newEventHub(s)
 	s.imageFS.ttl = imageFSCacheTTL
 	s.pingTimeout = statusPingTimeout
@@ -124,4 +162,52 @@ func (s *Service) isPinned(tags []string) bool {
 		}
 	}
 	return false
+}
+
+// Resume restarts the copiers of the containers that have a log path,
+// after a dockercri restart: running ones are followed again, exited ones
+// get what they wrote after the last entry in their file.
+func (s *Service) Resume(ctx context.Context) error {
+	s.resumeNetworks(ctx)
+	list, err := listOurs(ctx, s.docker, translate.ContainerTypeContainer, true)
+	if err != nil {
+		return err
+	}
+	for _, c := range list {
+		labels := translate.ParseLabels(c.Labels)
+		if labels.Type != translate.ContainerTypeContainer || labels.LogPath == "" || c.State == container.StateCreated {
+			continue
+		}
+		if labels.Legacy {
+			// dockershim's log path is a symlink to Docker's own log,
+			// which already holds the whole output.
+			continue
+		}
+		after, err := crilog.LastTime(labels.LogPath)
+		if err != nil {
+			klog.V(2).InfoS("Not resuming log copy", "container", c.ID, "err", err)
+			continue
+		}
+		in, err := s.docker.ContainerInspect(ctx, c.ID)
+		if err != nil || in.Config == nil {
+			continue
+		}
+		if finished, _ := translate.ParseDockerTime(in.State.FinishedAt); !in.State.Running && finished != 0 && !after.IsZero() && after.UnixNano() >= finished {
+			continue // everything up to the exit is in the file
+		}
+		w, err := crilog.OpenWriter(labels.LogPath)
+		if err != nil {
+			klog.V(2).InfoS("Not resuming log copy", "container", c.ID, "err", err)
+			continue
+		}
+		s.logs.Start(c.ID, in.Config.Tty, w, after)
+	}
+	return nil
+}
+
+// Close stops background work.
+func (s *Service) Close() {
+	s.logs.StopAll()
+	s.stats.close()
+	s.events.close()
 }

@@ -29,8 +29,8 @@ import (
 const layerRefresh = time.Minute
 
 type statsManager struct {
-	s     *Service
-	roots cgroups.Roots
+	docker Docker
+	roots  cgroups.Roots
 
 	mu      sync.Mutex
 	entries map[string]*statsEntry
@@ -46,8 +46,8 @@ type statsEntry struct {
 	lastCPU  cgroups.Stats // the previous sample, for usage_nano_cores
 }
 
-func newStatsManager(s *Service) *statsManager {
-	return &statsManager{s: s, roots: cgroups.HostRoots, entries: map[string]*statsEntry{}, layers: newLayerSizer(layerRefresh)}
+func newStatsManager(d Docker) *statsManager {
+	return &statsManager{docker: d, roots: cgroups.HostRoots, entries: map[string]*statsEntry{}, layers: newLayerSizer(layerRefresh)}
 }
 
 // entry returns what reading a running container's stats needs, inspecting
@@ -59,7 +59,7 @@ func (m *statsManager) entry(ctx context.Context, id string, sandbox bool) (*sta
 	if e != nil {
 		return e, nil
 	}
-	in, err := m.s.docker.ContainerInspect(ctx, id)
+	in, err := m.docker.ContainerInspect(ctx, id)
 	if err != nil {
 		return nil, err
 	}

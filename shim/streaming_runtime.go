@@ -13,19 +13,9 @@ import (
 	"github.com/docker/docker/pkg/stdcopy"
 	"k8s.io/klog/v2"
 
-	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
-
 	"dockercri/streaming"
 	"dockercri/translate"
 )
-
-// StreamServer hands out the URLs of exec, attach and port-forward sessions
-// (*streaming.Server).
-type StreamServer interface {
-	GetExec(*runtimeapi.ExecRequest) (*runtimeapi.ExecResponse, error)
-	GetAttach(*runtimeapi.AttachRequest) (*runtimeapi.AttachResponse, error)
-	GetPortForward(*runtimeapi.PortForwardRequest) (*runtimeapi.PortForwardResponse, error)
-}
 
 // execTiming paces the watch over an exec: how often its state is polled,
 // and how long its output may stay open once the process has exited (a

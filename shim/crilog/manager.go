@@ -1,9 +1,10 @@
-package shim
+package crilog
 
 import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -12,50 +13,59 @@ import (
 	"sync"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
 	"k8s.io/klog/v2"
-
-	"dockercri/shim/crilog"
-	"dockercri/translate"
 )
 
-// Container logs: Docker keeps each container's output in its json-file
+// The copiers: Docker keeps each container's output in its json-file
 // (small, rotated: a buffer that survives a dockercri restart); one copier
 // per container follows Docker's logs API and writes the entries in the CRI
 // log format to the file the kubelet named. The kubelet rotates that file by
 // renaming it and calling ReopenContainerLog, which reopens the path. After
 // a dockercri restart each copier resumes after the last entry its file
-// holds, so nothing is written twice.
+// holds (LastTime), so nothing is written twice.
+
+// Docker is what the copiers ask of Docker: a subset of the shim's Docker
+// interface.
+type Docker interface {
+	ContainerLogs(ctx context.Context, id string, options container.LogsOptions) (io.ReadCloser, error)
+	ContainerInspect(ctx context.Context, id string) (container.InspectResponse, error)
+}
 
 const (
 	copierRetryDelay = time.Second
 	copierStopWait   = 5 * time.Second
 )
 
-type logManager struct {
-	s *Service
+// Manager runs one copier per container: each follows Docker's logs API
+// and writes CRI log entries to the container's log file until the
+// container stops.
+type Manager struct {
+	docker Docker
 
 	mu   sync.Mutex
-	byID map[string]*logCopier
+	byID map[string]*follower
 }
 
-type logCopier struct {
-	w      *crilog.Writer
+type follower struct {
+	w      *Writer
 	cancel context.CancelFunc
 	done   chan struct{}
 }
 
-func newLogManager(s *Service) *logManager {
-	return &logManager{s: s, byID: map[string]*logCopier{}}
+// NewManager returns a Manager with no copier running.
+func NewManager(d Docker) *Manager {
+	return &Manager{docker: d, byID: map[string]*follower{}}
 }
 
-// start copies the container's output after `after` into w until the
-// container stops. The copier owns w from here on.
-func (m *logManager) start(id string, tty bool, w *crilog.Writer, after time.Time) {
-	// The copier outlives the StartContainer call that started it: its own
+// Start copies the container's output after `after` into w until the
+// container stops. The follower owns w from here on.
+func (m *Manager) Start(id string, tty bool, w *Writer, after time.Time) {
+	// The follower outlives the StartContainer call that started it: its own
 	// context, cancelled when the container stops or is removed.
 	ctx, cancel := context.WithCancel(context.Background())
-	c := &logCopier{w: w, cancel: cancel, done: make(chan struct{})}
+	c := &follower{w: w, cancel: cancel, done: make(chan struct{})}
 	m.mu.Lock()
 	if old := m.byID[id]; old != nil {
 		old.cancel()
@@ -65,18 +75,18 @@ func (m *logManager) start(id string, tty bool, w *crilog.Writer, after time.Tim
 	go m.run(ctx, id, tty, c, after)
 }
 
-func (m *logManager) run(ctx context.Context, id string, tty bool, c *logCopier, after time.Time) {
+func (m *Manager) run(ctx context.Context, id string, tty bool, c *follower, after time.Time) {
 	defer close(c.done)
 	defer c.w.Close()
 	for {
 		opts := container.LogsOptions{ShowStdout: true, ShowStderr: true, Follow: true, Timestamps: true}
 		if !after.IsZero() {
-			opts.Since = crilog.FormatSince(after)
+			opts.Since = FormatSince(after)
 		}
-		body, err := m.s.docker.ContainerLogs(ctx, id, opts)
+		body, err := m.docker.ContainerLogs(ctx, id, opts)
 		if err == nil {
 			var last time.Time
-			last, err = crilog.Copy(body, tty, after, c.w)
+			last, err = Copy(body, tty, after, c.w)
 			body.Close()
 			if last.After(after) {
 				after = last
@@ -100,7 +110,7 @@ func (m *logManager) run(ctx context.Context, id string, tty bool, c *logCopier,
 			return
 		case <-time.After(copierRetryDelay):
 		}
-		in, ierr := m.s.docker.ContainerInspect(ctx, id)
+		in, ierr := m.docker.ContainerInspect(ctx, id)
 		if ierr != nil || in.State == nil || (!in.State.Running && !in.State.Restarting) {
 			if ierr == nil {
 				continue // stopped: one more pass copies what is left, then EOF
@@ -110,14 +120,14 @@ func (m *logManager) run(ctx context.Context, id string, tty bool, c *logCopier,
 	}
 }
 
-func (m *logManager) finalPass(ctx context.Context, id string, tty bool, c *logCopier, after time.Time) {
+func (m *Manager) finalPass(ctx context.Context, id string, tty bool, c *follower, after time.Time) {
 	opts := container.LogsOptions{ShowStdout: true, ShowStderr: true, Timestamps: true}
 	if !after.IsZero() {
-		opts.Since = crilog.FormatSince(after)
+		opts.Since = FormatSince(after)
 	}
-	body, err := m.s.docker.ContainerLogs(ctx, id, opts)
+	body, err := m.docker.ContainerLogs(ctx, id, opts)
 	if err == nil {
-		_, err = crilog.Copy(body, tty, after, c.w)
+		_, err = Copy(body, tty, after, c.w)
 		body.Close()
 	}
 	if err != nil && ctx.Err() == nil {
@@ -125,8 +135,8 @@ func (m *logManager) finalPass(ctx context.Context, id string, tty bool, c *logC
 	}
 }
 
-// stop ends a container's copier and waits briefly for it.
-func (m *logManager) stop(id string) {
+// Stop ends a container's follower and waits briefly for it.
+func (m *Manager) Stop(id string) {
 	m.mu.Lock()
 	c := m.byID[id]
 	delete(m.byID, id)
@@ -138,12 +148,12 @@ func (m *logManager) stop(id string) {
 	select {
 	case <-c.done:
 	case <-time.After(copierStopWait):
-		klog.InfoS("Log copier did not stop in time", "container", id)
+		klog.InfoS("Log follower did not stop in time", "container", id)
 	}
 }
 
-// stopAll ends every copier (on shutdown).
-func (m *logManager) stopAll() {
+// StopAll ends every follower (on shutdown).
+func (m *Manager) StopAll() {
 	m.mu.Lock()
 	ids := make([]string, 0, len(m.byID))
 	for id := range m.byID {
@@ -151,12 +161,12 @@ func (m *logManager) stopAll() {
 	}
 	m.mu.Unlock()
 	for _, id := range ids {
-		m.stop(id)
+		m.Stop(id)
 	}
 }
 
-// waitDone waits up to d for an exited container's copier to finish.
-func (m *logManager) waitDone(id string, d time.Duration) {
+// WaitDone waits up to d for an exited container's follower to finish.
+func (m *Manager) WaitDone(id string, d time.Duration) {
 	m.mu.Lock()
 	c := m.byID[id]
 	m.mu.Unlock()
@@ -169,75 +179,27 @@ func (m *logManager) waitDone(id string, d time.Duration) {
 	}
 }
 
-// reopen reopens a running container's log file.
-func (m *logManager) reopen(id string) error {
+// Reopen reopens a running container's log file.
+func (m *Manager) Reopen(id string) error {
 	m.mu.Lock()
 	c := m.byID[id]
 	m.mu.Unlock()
 	if c == nil {
-		return failedPrecondition("container %s has no open log file (no log path, or its output is not being copied)", id)
+		return fmt.Errorf("container %s has no open log file (no log path, or its output is not being copied): %w", id, cerrdefs.ErrFailedPrecondition)
 	}
 	select {
 	case <-c.done:
-		return failedPrecondition("container %s has stopped; its log file is complete", id)
+		return fmt.Errorf("container %s has stopped; its log file is complete: %w", id, cerrdefs.ErrFailedPrecondition)
 	default:
 	}
 	return c.w.Reopen()
 }
 
-// Resume restarts the copiers of the containers that have a log path,
-// after a dockercri restart: running ones are followed again, exited ones
-// get what they wrote after the last entry in their file.
-func (s *Service) Resume(ctx context.Context) error {
-	s.resumeNetworks(ctx)
-	list, err := listOurs(ctx, s.docker, translate.ContainerTypeContainer, true)
-	if err != nil {
-		return err
-	}
-	for _, c := range list {
-		labels := translate.ParseLabels(c.Labels)
-		if labels.Type != translate.ContainerTypeContainer || labels.LogPath == "" || c.State == container.StateCreated {
-			continue
-		}
-		if labels.Legacy {
-			// dockershim's log path is a symlink to Docker's own log,
-			// which already holds the whole output.
-			continue
-		}
-		after, err := lastLogTime(labels.LogPath)
-		if err != nil {
-			klog.V(2).InfoS("Not resuming log copy", "container", c.ID, "err", err)
-			continue
-		}
-		in, err := s.docker.ContainerInspect(ctx, c.ID)
-		if err != nil || in.Config == nil {
-			continue
-		}
-		if finished, _ := translate.ParseDockerTime(in.State.FinishedAt); !in.State.Running && finished != 0 && !after.IsZero() && after.UnixNano() >= finished {
-			continue // everything up to the exit is in the file
-		}
-		w, err := crilog.OpenWriter(labels.LogPath)
-		if err != nil {
-			klog.V(2).InfoS("Not resuming log copy", "container", c.ID, "err", err)
-			continue
-		}
-		s.logs.start(c.ID, in.Config.Tty, w, after)
-	}
-	return nil
-}
-
-// Close stops background work.
-func (s *Service) Close() {
-	s.logs.stopAll()
-	s.stats.close()
-	s.events.close()
-}
-
-// lastLogTime is the timestamp of the last entry copied for a container:
+// LastTime is the timestamp of the last entry copied for a container:
 // the last one in its CRI log file or, when the kubelet has just rotated
 // that file away, in the newest rotated file (kubelet names it
 // <path>.<time> and compresses only older ones). Zero when there is none.
-func lastLogTime(path string) (time.Time, error) {
+func LastTime(path string) (time.Time, error) {
 	ts, err := lastEntryTime(path)
 	if err != nil || !ts.IsZero() {
 		return ts, err
@@ -279,7 +241,7 @@ func lastEntryTime(path string) (time.Time, error) {
 	}
 	lines := bytes.Split(bytes.TrimRight(buf, "\n"), []byte("\n"))
 	for i := len(lines) - 1; i >= 0; i-- {
-		if ts, _, _, _, err := crilog.ParseLine(lines[i]); err == nil {
+		if ts, _, _, _, err := ParseLine(lines[i]); err == nil {
 			return ts, nil
 		}
 	}
