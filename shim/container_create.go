@@ -73,47 +73,59 @@ func (s *Service) CreateContainer(ctx context.Context, req *runtimeapi.CreateCon
 	if err != nil {
 		return nil, err
 	}
-	created, err := translate.ContainerCreateConfig(cfg, sbCfg, translate.ContainerOptions{
+	opts := translate.ContainerOptions{
 		SandboxID:          sb.ID,
 		Labels:             labels,
 		CgroupDriver:       driver,
 		APIVersion:         s.docker.ClientVersion(),
 		ImageUser:          imageUser,
 		Accounts:           accounts,
-		HostCapabilities:   s.cfg.Host.capabilities(),
 		MinOOMScoreAdj:     s.cfg.Host.MinOOMScoreAdj,
 		LoadSeccompProfile: os.ReadFile,
 		HostDevices:        hostDevices,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("container %q: %w", name, err)
 	}
-	logIgnored("container", name, created.Ignored)
 	if sb.HostConfig != nil {
 		// The pod's runtime handler is on its pause container only.
-		created.HostConfig.Runtime = sb.HostConfig.Runtime
+		opts.RuntimeHandler = sb.HostConfig.Runtime
 	}
 	if logPath != "" {
-		created.HostConfig.LogConfig = dockerLogConfig
+		opts.LogConfig = dockerLogConfig
 	}
-	id, err := createNamed(ctx, s.docker, name, created)
-	for tries := 0; err != nil && tries < maxCapRetries; tries++ {
-		c, ok := unknownCapability(err)
-		if !ok || !slices.Contains(created.HostConfig.CapAdd, c) || !slices.Contains(s.cfg.Host.Capabilities, c) {
-			break
-		}
-		// A capability of the host's set (privileged or ALL) that this
-		// Docker predates: go without it, now and from now on.
-		klog.InfoS("Docker does not know a capability of the host; privileged containers go without it", "capability", c)
-		s.cfg.Host.forgetCapability(c)
-		created.HostConfig.CapAdd = slices.DeleteFunc(slices.Clone(created.HostConfig.CapAdd), func(x string) bool { return x == c })
-		id, err = createNamed(ctx, s.docker, name, created)
-	}
+	id, err := s.createWithHostCapabilities(ctx, name, cfg, sbCfg, opts)
 	if err != nil {
-		return nil, fmt.Errorf("create container %q: %w", name, err)
+		return nil, err
 	}
 	klog.InfoS("Container created", "container", id, "name", name, "sandbox", sb.ID)
 	return &runtimeapi.CreateContainerResponse{ContainerId: id}, nil
+}
+
+// createWithHostCapabilities builds the container from its config and
+// creates it. A privileged container gets the host's capabilities; a
+// capability of the host's set that this Docker predates ("unknown
+// capability") is forgotten, now and from now on, and the container built
+// again without it.
+func (s *Service) createWithHostCapabilities(ctx context.Context, name string, cfg *runtimeapi.ContainerConfig,
+	sbCfg *runtimeapi.PodSandboxConfig, opts translate.ContainerOptions) (string, error) {
+	for tries := 0; ; tries++ {
+		opts.HostCapabilities = s.cfg.Host.capabilities()
+		created, err := translate.ContainerCreateConfig(cfg, sbCfg, opts)
+		if err != nil {
+			return "", fmt.Errorf("container %q: %w", name, err)
+		}
+		if tries == 0 {
+			logIgnored("container", name, created.Ignored)
+		}
+		id, err := createNamed(ctx, s.docker, name, created)
+		if err == nil {
+			return id, nil
+		}
+		c, ok := unknownCapability(err)
+		if !ok || tries >= maxCapRetries || !slices.Contains(created.HostConfig.CapAdd, c) || !slices.Contains(s.cfg.Host.Capabilities, c) {
+			return "", fmt.Errorf("create container %q: %w", name, err)
+		}
+		klog.InfoS("Docker does not know a capability of the host; privileged containers go without it", "capability", c)
+		s.cfg.Host.forgetCapability(c)
+	}
 }
 
 // maxCapRetries bounds the capabilities a create drops one refusal at a

@@ -57,8 +57,9 @@ func (s *Service) statusOf(ctx context.Context, in container.InspectResponse) (*
 	if err != nil {
 		return nil, err
 	}
-	st.Resources = resourcesOf(in.HostConfig)
-	st.User = s.userOf(in)
+	if u := s.processUser(in); u != nil {
+		st.User = u
+	}
 	s.describeImage(ctx, st)
 	return st, nil
 }
@@ -85,28 +86,11 @@ func (s *Service) describeImage(ctx context.Context, st *runtimeapi.ContainerSta
 	}
 }
 
-func resourcesOf(hc *container.HostConfig) *runtimeapi.ContainerResources {
-	if hc == nil {
-		return nil
-	}
-	r := hc.Resources
-	return &runtimeapi.ContainerResources{Linux: &runtimeapi.LinuxContainerResources{
-		CpuPeriod:              r.CPUPeriod,
-		CpuQuota:               r.CPUQuota,
-		CpuShares:              r.CPUShares,
-		MemoryLimitInBytes:     r.Memory,
-		MemorySwapLimitInBytes: r.MemorySwap,
-		OomScoreAdj:            int64(hc.OomScoreAdj),
-		CpusetCpus:             r.CpusetCpus,
-		CpusetMems:             r.CpusetMems,
-	}}
-}
-
-// userOf reports the identity of a running container's process as the
-// kernel holds it (uid, gid and supplementary groups, from /proc); for a
-// container not running, or whose process dockercri cannot see, the
-// numeric parts of Docker's User.
-func (s *Service) userOf(in container.InspectResponse) *runtimeapi.ContainerUser {
+// processUser reports the identity of a running container's process as the
+// kernel holds it (uid, gid and supplementary groups, from /proc); nil for a
+// container not running, or whose process dockercri cannot see, which keeps
+// the numeric parts of Docker's User (translate.ConfigUser).
+func (s *Service) processUser(in container.InspectResponse) *runtimeapi.ContainerUser {
 	if in.State != nil && in.State.Running && in.State.Pid > 0 {
 		status, err := os.ReadFile(filepath.Join(s.stats.roots.Proc, strconv.Itoa(in.State.Pid), "status"))
 		if err == nil {
@@ -115,20 +99,5 @@ func (s *Service) userOf(in container.InspectResponse) *runtimeapi.ContainerUser
 			}
 		}
 	}
-	return userOfConfig(in.Config.User)
-}
-
-// userOfConfig reads the numeric uid and gid out of Docker's User; names
-// would need the image's /etc/passwd.
-func userOfConfig(user string) *runtimeapi.ContainerUser {
-	u, g, _ := strings.Cut(user, ":")
-	uid, err := strconv.ParseInt(u, 10, 64)
-	if err != nil || uid < 0 {
-		return nil
-	}
-	linux := &runtimeapi.LinuxContainerUser{Uid: uid}
-	if gid, err := strconv.ParseInt(g, 10, 64); err == nil && gid >= 0 {
-		linux.Gid = gid
-	}
-	return &runtimeapi.ContainerUser{Linux: linux}
+	return nil
 }

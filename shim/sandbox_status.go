@@ -53,60 +53,18 @@ func (s *Service) PodSandboxStatus(ctx context.Context, req *runtimeapi.PodSandb
 	return resp, nil
 }
 
+// sandboxStatus builds the CRI status of an inspected pod sandbox; its
+// checkpoint says the runtime handler and, for a CNI pod, its addresses.
 func (s *Service) sandboxStatus(in container.InspectResponse) (*runtimeapi.PodSandboxStatus, error) {
-	meta, err := translate.ParseSandboxName(in.Name)
-	if err != nil {
-		return nil, err
-	}
-	created, _ := translate.ParseDockerTime(in.Created)
-	labels := translate.ParseLabels(in.Config.Labels)
-	st := &runtimeapi.PodSandboxStatus{
-		Id:          in.ID,
-		Metadata:    meta,
-		State:       translate.SandboxState(string(in.State.Status)),
-		CreatedAt:   created,
-		Labels:      labels.Labels,
-		Annotations: labels.Annotations,
-	}
-	hc := in.HostConfig
-	if hc == nil {
-		hc = &container.HostConfig{}
-	}
-	mode := func(host bool) runtimeapi.NamespaceMode {
-		if host {
-			return runtimeapi.NamespaceMode_NODE
-		}
-		return runtimeapi.NamespaceMode_POD
-	}
-	st.Linux = &runtimeapi.LinuxPodSandboxStatus{Namespaces: &runtimeapi.Namespace{Options: &runtimeapi.NamespaceOption{
-		Network: mode(hc.NetworkMode.IsHost()),
-		Pid:     mode(hc.PidMode.IsHost()),
-		Ipc:     mode(hc.IpcMode.IsHost()),
-	}}}
+	var opts translate.SandboxStatusOptions
 	if cp := s.checkpoints.get(in.ID); cp != nil {
-		st.RuntimeHandler = cp.RuntimeHandler
-	}
-	if cp := s.checkpoints.get(in.ID); cp != nil && cp.Network != "" {
-		// A CNI pod: its addresses are the plugin's, not Docker's.
-		if cp.Network == netUp && len(cp.IPs) > 0 && st.State == runtimeapi.PodSandboxState_SANDBOX_READY {
-			net := &runtimeapi.PodSandboxNetworkStatus{Ip: cp.IPs[0]}
-			for _, ip := range cp.IPs[1:] {
-				net.AdditionalIps = append(net.AdditionalIps, &runtimeapi.PodIP{Ip: ip})
-			}
-			st.Network = net
+		opts.RuntimeHandler = cp.RuntimeHandler
+		opts.CNI = cp.Network != ""
+		if cp.Network == netUp {
+			opts.IPs = cp.IPs
 		}
-	} else if !hc.NetworkMode.IsHost() && in.NetworkSettings != nil && st.State == runtimeapi.PodSandboxState_SANDBOX_READY {
-		net := &runtimeapi.PodSandboxNetworkStatus{Ip: in.NetworkSettings.IPAddress}
-		if v6 := in.NetworkSettings.GlobalIPv6Address; v6 != "" {
-			if net.Ip == "" {
-				net.Ip = v6
-			} else {
-				net.AdditionalIps = []*runtimeapi.PodIP{{Ip: v6}}
-			}
-		}
-		st.Network = net
 	}
-	return st, nil
+	return translate.SandboxStatus(in, opts)
 }
 
 func statusFromCheckpoint(id string, cp *sandboxCheckpoint) *runtimeapi.PodSandboxStatus {

@@ -10,6 +10,7 @@ import (
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"dockercri/shim/cgroups"
+	"dockercri/translate"
 )
 
 // Stats come from the containers' cgroup files, not from Docker's stats
@@ -129,39 +130,17 @@ func (m *statsManager) containerStats(ctx context.Context, attrs *runtimeapi.Con
 	if err != nil {
 		return nil, cur, err
 	}
-	ts := now.UnixNano()
-	st := &runtimeapi.ContainerStats{
-		Attributes: attrs,
-		Cpu: &runtimeapi.CpuUsage{
-			Timestamp:            ts,
-			UsageCoreNanoSeconds: &runtimeapi.UInt64Value{Value: cur.CPUUsageNanos},
-			UsageNanoCores:       &runtimeapi.UInt64Value{Value: nanoCores(prev, cur)},
-		},
-		Memory: &runtimeapi.MemoryUsage{
-			Timestamp:       ts,
-			WorkingSetBytes: &runtimeapi.UInt64Value{Value: cur.WorkingSet},
-			UsageBytes:      &runtimeapi.UInt64Value{Value: cur.MemoryUsage},
-			RssBytes:        &runtimeapi.UInt64Value{Value: cur.RSS},
-			PageFaults:      &runtimeapi.UInt64Value{Value: cur.PageFaults},
-			MajorPageFaults: &runtimeapi.UInt64Value{Value: cur.MajorPageFaults},
-		},
+	sample := translate.StatsSample{
+		Time: now, CPUUsageNanos: cur.CPUUsageNanos, NanoCores: nanoCores(prev, cur),
+		MemoryUsage: cur.MemoryUsage, WorkingSet: cur.WorkingSet, MemoryLimit: cur.MemoryLimit,
+		RSS: cur.RSS, PageFaults: cur.PageFaults, MajorPageFaults: cur.MajorPageFaults,
 	}
-	if cur.MemoryLimit > 0 {
-		avail := uint64(0)
-		if cur.MemoryLimit > cur.WorkingSet {
-			avail = cur.MemoryLimit - cur.WorkingSet
-		}
-		st.Memory.AvailableBytes = &runtimeapi.UInt64Value{Value: avail}
-	}
+	var layer *translate.LayerUsage
 	if e.upperDir != "" {
-		layer := m.layers.get(attrs.GetId(), e.upperDir, now)
-		st.WritableLayer = &runtimeapi.FilesystemUsage{
-			Timestamp:  layer.at.UnixNano(),
-			FsId:       &runtimeapi.FilesystemIdentifier{Mountpoint: e.upperDir},
-			UsedBytes:  &runtimeapi.UInt64Value{Value: layer.bytes},
-			InodesUsed: &runtimeapi.UInt64Value{Value: layer.inodes},
-		}
+		size := m.layers.get(attrs.GetId(), e.upperDir, now)
+		layer = &translate.LayerUsage{Mountpoint: e.upperDir, Bytes: size.bytes, Inodes: size.inodes, At: size.at}
 	}
+	st := translate.ContainerStats(attrs, sample, layer)
 	return st, cur, nil
 }
 

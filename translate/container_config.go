@@ -37,6 +37,13 @@ type ContainerOptions struct {
 	// HostDevices lists all host devices, for privileged containers built
 	// from HostCapabilities (injected I/O).
 	HostDevices func() ([]container.DeviceMapping, error)
+	// RuntimeHandler is the pod's OCI runtime, as its pause container has it
+	// (HostConfig.Runtime): ContainerConfig does not carry it.
+	RuntimeHandler string
+	// LogConfig is Docker's log driver for the container; the zero value
+	// keeps Docker's default. The shim copies the output into the CRI log
+	// file from Docker's logs, so it sets a small json-file buffer.
+	LogConfig container.LogConfig
 }
 
 // ContainerCreateConfig builds an app container of the pod whose config is
@@ -52,12 +59,12 @@ type ContainerOptions struct {
 // health check is disabled (Healthcheck NONE, as dockershim): CRI has its
 // own probes. RestartPolicy "no": the kubelet restarts containers.
 //
+// From the options: the pod's runtime handler (HostConfig.Runtime: the
+// ContainerConfig does not carry it) and Docker's log driver (LogConfig).
+//
 // Consumed by the shim, not here: metadata (name), labels and annotations
-// (opts.Labels), log_path (LogPath; LogConfig stays zero: logging is the
-// shim's), image.annotations, user_specified_image and runtime_handler
-// (pull-time data). HostConfig.Runtime stays empty: ContainerConfig does not
-// carry the pod's runtime handler, so the shim must copy the pause
-// container's.
+// (opts.Labels), log_path (LogPath), image.annotations, user_specified_image
+// and runtime_handler (pull-time data).
 //
 // Ignored: windows (Linux host), plus the per-field notes of resOpt, mntOpt
 // and secContainer.
@@ -88,6 +95,8 @@ func ContainerCreateConfig(cfg *runtimeapi.ContainerConfig, sandbox *runtimeapi.
 		},
 		HostConfig: &container.HostConfig{
 			RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyDisabled},
+			Runtime:       opts.RuntimeHandler,
+			LogConfig:     opts.LogConfig,
 		},
 	}
 	err = c.apply(

@@ -76,6 +76,29 @@ func TestContainerDefaults(t *testing.T) {
 	}
 }
 
+// The pod's runtime handler and Docker's log driver come in through the
+// options, one field at a time.
+func TestContainerFromOptions(t *testing.T) {
+	logs := container.LogConfig{Type: "json-file", Config: map[string]string{"max-size": "10m"}}
+	tests := []struct {
+		name string
+		give ContainerOptions
+		want func(*container.HostConfig) bool
+	}{
+		{name: "runtime handler", give: ContainerOptions{RuntimeHandler: "runsc"},
+			want: func(hc *container.HostConfig) bool { return hc.Runtime == "runsc" && hc.LogConfig.Type == "" }},
+		{name: "log config", give: ContainerOptions{LogConfig: logs},
+			want: func(hc *container.HostConfig) bool { return reflect.DeepEqual(hc.LogConfig, logs) && hc.Runtime == "" }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := cfgTestCreate(t, cfgTestContainer(nil), nil, tt.give).HostConfig; !tt.want(got) {
+				t.Fatalf("HostConfig = %+v", got)
+			}
+		})
+	}
+}
+
 func TestContainerProcess(t *testing.T) {
 	tests := []struct {
 		name                string

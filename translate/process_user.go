@@ -61,3 +61,19 @@ func ProcessUser(status []byte) (*runtimeapi.ContainerUser, error) {
 func parseID(s string) (int64, error) {
 	return strconv.ParseInt(s, 10, 64)
 }
+
+// ConfigUser reads the numeric uid and gid out of Docker's User ("1000",
+// "1000:3000"); a name would need the image's /etc/passwd, so it gives nil.
+// What a container not running reports.
+func ConfigUser(user string) *runtimeapi.ContainerUser {
+	u, g, _ := strings.Cut(user, ":")
+	uid, err := strconv.ParseInt(u, 10, 64)
+	if err != nil || uid < 0 {
+		return nil
+	}
+	linux := &runtimeapi.LinuxContainerUser{Uid: uid}
+	if gid, err := strconv.ParseInt(g, 10, 64); err == nil && gid >= 0 {
+		linux.Gid = gid
+	}
+	return &runtimeapi.ContainerUser{Linux: linux}
+}

@@ -126,3 +126,22 @@ func UpdateResources(r *runtimeapi.LinuxContainerResources, opts ContainerOption
 	}
 	return u, ignored, nil
 }
+
+// ContainerResources reports a container's cgroup settings as Docker holds
+// them, for ContainerStatus.
+func ContainerResources(hc *container.HostConfig) *runtimeapi.ContainerResources {
+	if hc == nil {
+		return nil
+	}
+	r := hc.Resources
+	return &runtimeapi.ContainerResources{Linux: &runtimeapi.LinuxContainerResources{
+		CpuPeriod:              r.CPUPeriod,
+		CpuQuota:               r.CPUQuota,
+		CpuShares:              r.CPUShares,
+		MemoryLimitInBytes:     r.Memory,
+		MemorySwapLimitInBytes: r.MemorySwap,
+		OomScoreAdj:            int64(hc.OomScoreAdj),
+		CpusetCpus:             r.CpusetCpus,
+		CpusetMems:             r.CpusetMems,
+	}}
+}

@@ -89,6 +89,8 @@ func ContainerStatusFromInspect(in container.InspectResponse) (*runtimeapi.Conta
 		Annotations: labels.Annotations,
 		LogPath:     labels.LogPath,
 		Mounts:      mountsFromDocker(in.Mounts),
+		Resources:   ContainerResources(in.HostConfig),
+		User:        ConfigUser(in.Config.User),
 	}
 	switch {
 	case in.State.Running:
