@@ -3,52 +3,21 @@ package shim
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"reflect"
 	"runtime"
 	"testing"
 	"time"
 
-	"github.com/docker/docker/api/types/events"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"dockercri/shim/events"
 )
 
-func TestDockerEventTypes(t *testing.T) {
-	tests := []struct {
-		give   events.Action
-		want   runtimeapi.ContainerEventType
-		wantOK bool
-	}{
-		{give: events.ActionCreate, want: runtimeapi.ContainerEventType_CONTAINER_CREATED_EVENT, wantOK: true},
-		{give: events.ActionStart, want: runtimeapi.ContainerEventType_CONTAINER_STARTED_EVENT, wantOK: true},
-		{give: events.ActionDie, want: runtimeapi.ContainerEventType_CONTAINER_STOPPED_EVENT, wantOK: true},
-		{give: events.ActionDestroy, want: runtimeapi.ContainerEventType_CONTAINER_DELETED_EVENT, wantOK: true},
-		// Docker's other actions say nothing the kubelet needs: "stop" and
-		// "kill" come with "die", exec and health are not lifecycle.
-		{give: events.ActionStop},
-		{give: events.ActionKill},
-		{give: events.ActionOOM},
-		{give: events.ActionPause},
-		{give: events.ActionRestart},
-		{give: events.ActionExecCreate},
-		{give: "health_status: healthy"},
-	}
-	for _, tt := range tests {
-		t.Run(string(tt.give), func(t *testing.T) {
-			got, ok := dockerEventTypes[tt.give]
-			if ok != tt.wantOK || got != tt.want {
-				t.Fatalf("dockerEventTypes[%q] = %v, %v, want %v, %v", tt.give, got, ok, tt.want, tt.wantOK)
-			}
-			if f := dockerEventFilters(); f.ExactMatch("event", string(tt.give)) != tt.wantOK {
-				t.Fatalf("Docker filter lets %q through: %v, want %v", tt.give, !tt.wantOK, tt.wantOK)
-			}
-		})
-	}
-}
-
-// subscribeEvents opens a GetContainerEvents stream and waits for its
-// headers, which dockercri sends once its Docker subscription is open.
 func subscribeEvents(t *testing.T, c *testClients) (runtimeapi.RuntimeService_GetContainerEventsClient, context.CancelFunc) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(testContext(t))
@@ -87,7 +56,7 @@ func hasStatusOf(ev *runtimeapi.ContainerEventResponse, id string) *runtimeapi.C
 }
 
 func TestGetContainerEventsLifecycle(t *testing.T) {
-	f := fakeWithPause()
+	f := fakeWithImages()
 	c := newTestClients(t, f)
 	sb := sandboxConfig("web")
 	podID := runSandbox(t, c, sb)
@@ -156,89 +125,93 @@ func TestGetContainerEventsLifecycle(t *testing.T) {
 	}
 }
 
-func TestGetContainerEventsKeepDockerOrder(t *testing.T) {
-	f := fakeWithPause()
-	c := newTestClients(t, f)
-	sb := sandboxConfig("web")
-	podID := runSandbox(t, c, sb)
-	id := createContainer(t, c, podID, sb, "app")
-	stream, _ := subscribeEvents(t, c)
-
-	// More events than builders run at once, so builds overlap and finish
-	// in any order; the stream must keep Docker's.
-	const n = 5 * eventBuilders
-	labels := f.containerByName("k8s_app_web_default_uid-web_0").config.Labels
-	for i := 1; i <= n; i++ {
-		action := []events.Action{events.ActionStart, events.ActionDie}[i%2]
-		f.emitEvent(events.Message{Type: events.ContainerEventType, Action: action, TimeNano: int64(i),
-			Actor: events.Actor{ID: id, Attributes: labels}})
-	}
-	for i := 1; i <= n; i++ {
-		ev := nextEventOf(t, stream, id)
-		if ev.GetCreatedAt() != int64(i) {
-			t.Fatalf("event %d has CreatedAt %d: out of order", i, ev.GetCreatedAt())
-		}
-	}
+// useEventHub gives the Service a hub with shorter tunables; call it before
+// any client subscribes.
+func useEventHub(c *testClients, d Docker, opts events.Options) {
+	c.svc.events = events.NewHub(d, c.svc.containerEvent, opts)
 }
 
-func TestGetContainerEventsDropsSlowClientOnly(t *testing.T) {
-	f := fakeWithPause()
-	c := newTestClients(t, f)
-	sb := sandboxConfig("web")
-	podID := runSandbox(t, c, sb)
+// stalledStream is a GetContainerEvents stream whose sends wait for release:
+// a client that reads nothing.
+type stalledStream struct {
+	grpc.ServerStream
+	release <-chan struct{}
+}
 
-	// The slow client subscribes to the hub itself and never reads.
-	h := c.svc.events
-	h.mu.Lock()
-	h.bufSize = 2
-	h.mu.Unlock()
-	slow, _, err := h.subscribe()
+func (s *stalledStream) SendMsg(m any) error {
+	select {
+	case <-s.release:
+	case <-s.Context().Done():
+	}
+	return s.ServerStream.SendMsg(m)
+}
+
+// stalledEventsClient serves svc on a second gRPC server, behind the same
+// boundary wrapper, whose streams send nothing until release is closed.
+func stalledEventsClient(t *testing.T, svc *Service) (*testClients, chan struct{}) {
+	t.Helper()
+	release := make(chan struct{})
+	stall := func(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		return handler(srv, &stalledStream{ServerStream: ss, release: release})
+	}
+	srv := grpc.NewServer(grpc.ChainStreamInterceptor(svc.StreamInterceptor, stall))
+	runtimeapi.RegisterRuntimeServiceServer(srv, svc)
+	lis, err := Listen("unix://" + filepath.Join(t.TempDir(), "stalled.sock"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.mu.Lock()
-	h.bufSize = eventSubscriberBuffer
-	h.mu.Unlock()
-	fast, _ := subscribeEvents(t, c)
-
-	var ids []string
-	for _, name := range []string{"a", "b", "c"} { // three created events, one more than the slow buffer
-		ids = append(ids, createContainer(t, c, podID, sb, name))
+	go srv.Serve(lis)
+	t.Cleanup(srv.Stop)
+	conn, err := grpc.NewClient("unix://"+lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, id := range ids {
-		if ev := nextEventOf(t, fast, id); ev.GetContainerEventType() != runtimeapi.ContainerEventType_CONTAINER_CREATED_EVENT {
-			t.Fatalf("fast client got %v", ev)
-		}
-	}
-	<-slow.gone
-	wantCode(t, toStatus(slow.err), codes.ResourceExhausted)
-	if len(slow.ch) != 2 {
-		t.Fatalf("slow client kept %d events, want its 2 buffered", len(slow.ch))
-	}
-	// The fast client is still served.
-	id := createContainer(t, c, podID, sb, "d")
-	nextEventOf(t, fast, id)
+	t.Cleanup(func() { conn.Close() })
+	return &testClients{svc: svc, runtime: runtimeapi.NewRuntimeServiceClient(conn)}, release
 }
 
 func TestGetContainerEventsDroppedClientStreamEnds(t *testing.T) {
-	c := newTestClients(t, fakeWithPause())
-	stream, _ := subscribeEvents(t, c)
-	h := c.svc.events
-	h.mu.Lock()
-	for sub := range h.cur.subs {
-		h.dropLocked(h.cur, sub, errFellBehind(cap(sub.ch)))
+	f := fakeWithImages()
+	c := newTestClients(t, f)
+	useEventHub(c, f, events.Options{BufferSize: 2})
+	sb := sandboxConfig("web")
+	podID := runSandbox(t, c, sb)
+	stalled, release := stalledEventsClient(t, c.svc)
+	stream, _ := subscribeEvents(t, stalled)
+
+	// A witness subscribed to the hub itself, read after each event: once it
+	// has an event, the hub has handed every earlier one to every client.
+	// The stalled client holds one event in its send and two in its buffer:
+	// by the fifth event it has been dropped.
+	w, _, err := c.svc.events.Subscribe()
+	if err != nil {
+		t.Fatal(err)
 	}
-	h.mu.Unlock()
-	_, err := stream.Recv()
-	wantCode(t, err, codes.ResourceExhausted)
+	defer c.svc.events.Unsubscribe(w)
+	for _, name := range []string{"a", "b", "c", "d", "e"} {
+		id := createContainer(t, c, podID, sb, name)
+		for got := ""; got != id; {
+			select {
+			case ev := <-w.Events():
+				got = ev.GetContainerId()
+			case <-w.Done():
+				t.Fatalf("the witness was dropped: %v", w.Err())
+			}
+		}
+	}
+	close(release)
+	var recvErr error
+	for recvErr == nil {
+		_, recvErr = stream.Recv()
+	}
+	wantCode(t, recvErr, codes.ResourceExhausted)
 }
 
 func TestGetContainerEventsSurviveDockerRestart(t *testing.T) {
-	f := fakeWithPause()
+	f := fakeWithImages()
 	f.events.subscribed = make(chan struct{}, 16)
 	c := newTestClients(t, f)
-	c.svc.events.backoffMin = time.Millisecond
-	c.svc.events.backoffMax = time.Millisecond
+	useEventHub(c, f, events.Options{BackoffMin: time.Millisecond, BackoffMax: time.Millisecond})
 	sb := sandboxConfig("web")
 	podID := runSandbox(t, c, sb)
 	old := createContainer(t, c, podID, sb, "old")
@@ -269,7 +242,7 @@ func TestGetContainerEventsSurviveDockerRestart(t *testing.T) {
 }
 
 func TestGetContainerEventsLeaveNoGoroutine(t *testing.T) {
-	f := fakeWithPause()
+	f := fakeWithImages()
 	c := newTestClients(t, f)
 	sb := sandboxConfig("web")
 	podID := runSandbox(t, c, sb)
@@ -278,14 +251,11 @@ func TestGetContainerEventsLeaveNoGoroutine(t *testing.T) {
 	stream, cancel := subscribeEvents(t, c)
 	id := createContainer(t, c, podID, sb, "app")
 	nextEventOf(t, stream, id)
-	c.svc.events.mu.Lock()
-	p := c.svc.events.cur
-	c.svc.events.mu.Unlock()
 	cancel() // the client goes away
 
-	<-p.done // the pump stops with its last client
-	// gRPC ends the stream's own goroutines asynchronously, with nothing to
-	// wait on: give them a bounded while.
+	// The pump stops with its last client (shim/events waits for it in
+	// TestHubLeavesNoGoroutine); gRPC ends the stream's own goroutines
+	// asynchronously, with nothing to wait on: give them a bounded while.
 	deadline := time.Now().Add(5 * time.Second)
 	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
@@ -294,15 +264,18 @@ func TestGetContainerEventsLeaveNoGoroutine(t *testing.T) {
 		buf := make([]byte, 1<<20)
 		t.Fatalf("%d goroutines after the client left, %d before:\n%s", n, before, buf[:runtime.Stack(buf, true)])
 	}
-	c.svc.events.mu.Lock()
-	defer c.svc.events.mu.Unlock()
-	if c.svc.events.cur != nil {
-		t.Fatal("the pump still runs without clients")
+	// Nor is Docker's event stream still asked for.
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, sub := range f.events.subs {
+		if sub.ctx.Err() == nil {
+			t.Fatal("the pump still runs without clients")
+		}
 	}
 }
 
 func TestGetContainerEventsEndOnClose(t *testing.T) {
-	c := newTestClients(t, fakeWithPause())
+	c := newTestClients(t, fakeWithImages())
 	stream, _ := subscribeEvents(t, c)
 	c.svc.EndEventStreams()
 	_, err := stream.Recv()
@@ -315,7 +288,7 @@ func TestGetContainerEventsEndOnClose(t *testing.T) {
 }
 
 func TestGetContainerEventsOfRemovedPod(t *testing.T) {
-	f := fakeWithPause()
+	f := fakeWithImages()
 	c := newTestClients(t, f)
 	sb := sandboxConfig("web")
 	podID := runSandbox(t, c, sb)

@@ -48,7 +48,7 @@ type execPod struct {
 
 func newExecPod(t *testing.T) *execPod {
 	t.Helper()
-	f := fakeWithPause()
+	f := fakeWithImages()
 	streams := &stubStreams{}
 	c := newTestClients(t, f, func(cfg *Config) { cfg.Streaming = streams })
 	ctx := testContext(t)
@@ -180,7 +180,7 @@ func TestStreamingCallsHandOutURLs(t *testing.T) {
 }
 
 func TestStreamingCallsWithoutStreamServer(t *testing.T) {
-	f := fakeWithPause()
+	f := fakeWithImages()
 	c := newTestClients(t, f)
 	sb := sandboxConfig("nostream")
 	_, err := c.runtime.PortForward(testContext(t), &runtimeapi.PortForwardRequest{PodSandboxId: runSandbox(t, c, sb)})

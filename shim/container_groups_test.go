@@ -16,7 +16,7 @@ import (
 
 // busybox with the accounts of critest's test-image-predefined-group.
 func fakeWithAccounts() *fakeDocker {
-	f := fakeWithPause()
+	f := fakeWithImages()
 	img, _ := f.find(busyboxID)
 	img.files = map[string]string{
 		"/etc/passwd": "root:x:0:0::/root:/bin/sh\ndefault-user:x:1000:1000::/home:/bin/sh\n",
@@ -69,9 +69,7 @@ func TestCreateContainerStrictGroups(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"ContainerCreate ", "CopyFromContainer /etc/passwd", "CopyFromContainer /etc/group", "ContainerRemove "}
-	if got := scratchCalls(f.callLog()); !equalCalls(got, want) {
-		t.Fatalf("scratch container calls =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
+	assertCalls(t, scratchCalls(f.callLog()), want)
 	got := f.findContainer(id)
 	if got.config.User != "1000:1000" || !equalCalls(got.hostConfig.GroupAdd, []string{"1234"}) {
 		t.Fatalf("User %q, GroupAdd %q; want 1000:1000, [1234]", got.config.User, got.hostConfig.GroupAdd)
@@ -234,7 +232,7 @@ func TestAccountsScratchIsNeverListed(t *testing.T) {
 // An image whose /etc/passwd is a symbolic link is read through it, as runc
 // reads it.
 func TestCreateContainerAccountsThroughSymlink(t *testing.T) {
-	f := fakeWithPause()
+	f := fakeWithImages()
 	img, _ := f.find(busyboxID)
 	img.files = map[string]string{
 		"/etc/passwd":  fakeSymlink + "/data/passwd",

@@ -41,7 +41,7 @@ func createContainer(t *testing.T, c *testClients, sandboxID string, sb *runtime
 }
 
 func TestCreateContainer(t *testing.T) {
-	f := fakeWithPause()
+	f := fakeWithImages()
 	c := newTestClients(t, f)
 	sb := sandboxConfig("web")
 	sbID := runSandbox(t, c, sb)
@@ -52,9 +52,7 @@ func TestCreateContainer(t *testing.T) {
 		"ImageInspect " + busyboxID,
 		"ContainerCreate k8s_app_web_default_uid-web_0",
 	}
-	if !equalCalls(f.callLog(), want) {
-		t.Fatalf("calls =\n%s\nwant\n%s", strings.Join(f.callLog(), "\n"), strings.Join(want, "\n"))
-	}
+	assertCalls(t, f.callLog(), want)
 	got := f.findContainer(id)
 	if got.hostConfig.NetworkMode.ConnectedContainer() != sbID || got.hostConfig.IpcMode.Container() != sbID {
 		t.Fatalf("container does not join the sandbox: network %q ipc %q", got.hostConfig.NetworkMode, got.hostConfig.IpcMode)
@@ -62,7 +60,7 @@ func TestCreateContainer(t *testing.T) {
 }
 
 func TestCreateContainerBadInput(t *testing.T) {
-	f := fakeWithPause()
+	f := fakeWithImages()
 	c := newTestClients(t, f)
 	sb := sandboxConfig("web")
 	sbID := runSandbox(t, c, sb)
@@ -113,7 +111,7 @@ func frame(stream byte, payload string) string {
 }
 
 func TestContainerLifecycleWritesCRILog(t *testing.T) {
-	f := fakeWithPause()
+	f := fakeWithImages()
 	c := newTestClients(t, f)
 	ctx := testContext(t)
 	logDir := t.TempDir()
@@ -168,7 +166,7 @@ func TestContainerLifecycleWritesCRILog(t *testing.T) {
 }
 
 func TestListContainers(t *testing.T) {
-	f := fakeWithPause()
+	f := fakeWithImages()
 	c := newTestClients(t, f)
 	ctx := testContext(t)
 	sb1, sb2 := sandboxConfig("web"), sandboxConfig("db")
@@ -204,7 +202,7 @@ func TestListContainers(t *testing.T) {
 // ContainerConfig has no runtime handler: app containers take the pod's
 // from its pause container.
 func TestCreateContainerTakesSandboxRuntime(t *testing.T) {
-	f := fakeWithPause()
+	f := fakeWithImages()
 	c := newTestClients(t, f)
 	sb := sandboxConfig("web")
 	resp, err := c.runtime.RunPodSandbox(testContext(t), &runtimeapi.RunPodSandboxRequest{Config: sb, RuntimeHandler: "kata"})
@@ -236,7 +234,7 @@ func (d oldDocker) ContainerCreate(ctx context.Context, cfg *container.Config, h
 // privileged containers get the host's set; a capability of it that Docker
 // does not know is dropped at the first refusal, and not asked for again.
 func TestPrivilegedContainerDropsCapabilityDockerLacks(t *testing.T) {
-	f := fakeWithPause()
+	f := fakeWithImages()
 	d := oldDocker{fakeDocker: f, unknown: "CAP_BPF"}
 	host, err := hostInfoFrom("CapBnd:\t000001fffeffffff\nCapEff:\t000001fffeffffff\n", 40, 0, OOMRestrictOff)
 	if err != nil {
@@ -288,7 +286,7 @@ func withoutLogCalls(calls []string) []string {
 }
 
 func TestContainerCallSequences(t *testing.T) {
-	f := fakeWithPause()
+	f := fakeWithImages()
 	c := newTestClients(t, f)
 	ctx := testContext(t)
 	sb := sandboxConfig("web")
@@ -321,16 +319,14 @@ func TestContainerCallSequences(t *testing.T) {
 		if err := tt.call(); err != nil {
 			t.Fatalf("%s: %v", tt.name, err)
 		}
-		if got := withoutLogCalls(f.callLog()); !equalCalls(got, tt.want) {
-			t.Fatalf("%s: calls =\n%s\nwant\n%s", tt.name, strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
-		}
+		t.Run(tt.name, func(t *testing.T) { assertCalls(t, withoutLogCalls(f.callLog()), tt.want) })
 	}
 }
 
 // A stopped container left under the name (a crash between Docker's create
 // and the kubelet learning the ID) is removed and the create retried.
 func TestCreateContainerResolvesNameConflict(t *testing.T) {
-	f := fakeWithPause()
+	f := fakeWithImages()
 	c := newTestClients(t, f)
 	sb := sandboxConfig("web")
 	sbID := runSandbox(t, c, sb)
@@ -346,9 +342,7 @@ func TestCreateContainerResolvesNameConflict(t *testing.T) {
 		"ContainerRemove " + old,
 		"ContainerCreate " + name,
 	}
-	if got := f.callLog(); !equalCalls(got, want) {
-		t.Fatalf("calls =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
+	assertCalls(t, f.callLog(), want)
 	if id == old || f.findContainer(old) != nil {
 		t.Fatalf("leftover %s not replaced by %s", old, id)
 	}
@@ -356,7 +350,7 @@ func TestCreateContainerResolvesNameConflict(t *testing.T) {
 
 // A create Docker refuses leaves nothing behind.
 func TestCreateContainerFailureLeavesNothing(t *testing.T) {
-	f := fakeWithPause()
+	f := fakeWithImages()
 	c := newTestClients(t, f)
 	sb := sandboxConfig("web")
 	sbID := runSandbox(t, c, sb)
@@ -372,7 +366,7 @@ func TestCreateContainerFailureLeavesNothing(t *testing.T) {
 // Container.image_id and ContainerStatus.image_id against the image_ref
 // PullImage returned and Image.id; all four are Docker's image ID.
 func TestContainerImageIDMatchesPull(t *testing.T) {
-	f := fakeWithPause()
+	f := fakeWithImages()
 	f.registry["127.0.0.1:5000/busybox:1.36"] = f.images[0]
 	c := newTestClients(t, f)
 	ctx := testContext(t)
@@ -408,7 +402,7 @@ func TestContainerImageIDMatchesPull(t *testing.T) {
 }
 
 func TestCreateContainerMountOptions(t *testing.T) {
-	f := fakeWithPause()
+	f := fakeWithImages()
 	c := newTestClients(t, f)
 	sb := sandboxConfig("web")
 	sbID := runSandbox(t, c, sb)

@@ -41,7 +41,7 @@ func metricValue(t *testing.T, m *metrics.Metrics, name string, labels map[strin
 
 func TestDockerMetricsTimeEachCall(t *testing.T) {
 	m := metrics.New()
-	f := fakeWithPause()
+	f := fakeWithImages()
 	d := WithDockerMetrics(f, m)
 	ctx := context.Background()
 	for range 2 {
@@ -74,7 +74,7 @@ func TestDockerMetricsTimeEachCall(t *testing.T) {
 
 func TestInterceptorCountsErrorsByCode(t *testing.T) {
 	m := metrics.New()
-	f := fakeWithPause()
+	f := fakeWithImages()
 	c := newTestClients(t, f, func(cfg *Config) { cfg.Metrics = m })
 	ctx := testContext(t)
 	if _, err := c.runtime.Version(ctx, &runtimeapi.VersionRequest{}); err != nil {

@@ -3,6 +3,7 @@ package shim
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -72,6 +73,15 @@ func wantCode(t *testing.T, err error, want codes.Code) *status.Status {
 		t.Fatalf("error = %v, want code %s", err, want)
 	}
 	return st
+}
+
+// assertCalls fails the test unless the Docker calls are exactly want, in
+// order, showing both lists one call a line.
+func assertCalls(t *testing.T, got, want []string) {
+	t.Helper()
+	if !equalCalls(got, want) {
+		t.Fatalf("calls =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
 }
 
 func equalCalls(got, want []string) bool {

@@ -2,7 +2,6 @@ package shim
 
 import (
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -53,9 +52,7 @@ func TestPullThroughMirror(t *testing.T) {
 		"ImagePull 127.0.0.1:5000/k8s/e2e-test-images/busybox@" + testMirrorDigest,
 		"ImageInspect " + want,
 	}
-	if !equalCalls(calls, wantCalls) {
-		t.Fatalf("calls =\n%s\nwant\n%s", strings.Join(calls, "\n"), strings.Join(wantCalls, "\n"))
-	}
+	assertCalls(t, calls, wantCalls)
 	if f.lastAuth != "" {
 		t.Fatal("the registry's credentials were sent to the mirror")
 	}

@@ -27,6 +27,7 @@ const (
 	pauseID   = "sha256:2222222222222222222222222222222222222222222222222222222222222222"
 )
 
+// fakeWithImages is a Docker that has the busybox and pause images.
 func fakeWithImages() *fakeDocker {
 	f := newFakeDocker()
 	f.images = []*fakeImage{
@@ -148,9 +149,7 @@ func TestPullImage(t *testing.T) {
 		t.Fatalf("ImageRef = %q, want the image ID", got.GetImageRef())
 	}
 	want := []string{"ImagePull docker.io/library/busybox:latest", "ImageInspect docker.io/library/busybox:latest"}
-	if !equalCalls(f.callLog(), want) {
-		t.Fatalf("calls = %v, want %v", f.callLog(), want)
-	}
+	assertCalls(t, f.callLog(), want)
 	if f.lastAuth != "" {
 		t.Fatalf("anonymous pull sent credentials %q", f.lastAuth)
 	}
@@ -186,9 +185,7 @@ func TestPullImageAgainWhenRemovedMeanwhile(t *testing.T) {
 	}
 	want := []string{"ImagePull docker.io/library/busybox:latest", "ImageInspect docker.io/library/busybox:latest",
 		"ImagePull docker.io/library/busybox:latest", "ImageInspect docker.io/library/busybox:latest"}
-	if !equalCalls(f.callLog(), want) {
-		t.Fatalf("calls = %v, want %v", f.callLog(), want)
-	}
+	assertCalls(t, f.callLog(), want)
 }
 
 func TestPullImageRemovedEveryTimeGivesUp(t *testing.T) {
@@ -419,9 +416,7 @@ func TestRemoveImageRemovesAllNames(t *testing.T) {
 		"ImageRemove 127.0.0.1:5000/busybox@sha256:" + strings.Repeat("a", 64),
 		"ImageRemove " + busyboxID,
 	}
-	if !equalCalls(f.callLog(), want) {
-		t.Fatalf("calls =\n%s\nwant\n%s", strings.Join(f.callLog(), "\n"), strings.Join(want, "\n"))
-	}
+	assertCalls(t, f.callLog(), want)
 	if img, _ := f.find(busyboxID); img != nil {
 		t.Fatal("image still present")
 	}

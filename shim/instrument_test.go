@@ -112,7 +112,7 @@ func TestMethodPolicyCoversTheCRI(t *testing.T) {
 func secretPod(t *testing.T, v int, marker string) string {
 	t.Helper()
 	buf := captureLogsAt(t, v)
-	f := fakeWithPause()
+	f := fakeWithImages()
 	streams := &stubStreams{}
 	c := newTestClients(t, f, func(cfg *Config) { cfg.Streaming = streams })
 	ctx := testContext(t)

@@ -78,7 +78,7 @@ func wantSameProtos[T proto.Message](t *testing.T, what string, got, want []T) {
 // are labelled tier=even.
 func fivePods(t *testing.T) (*fakeDocker, *testClients) {
 	t.Helper()
-	f := fakeWithPause()
+	f := fakeWithImages()
 	c := newTestClients(t, f)
 	roots, _ := fakeCgroups(t)
 	c.svc.stats.roots = roots
@@ -195,7 +195,7 @@ func TestStreamImagesAsListedInChunks(t *testing.T) {
 // answer; with the real defaults the stream still delivers them all, each
 // message far under the cap.
 func TestStreamKeepsMessagesUnderTheCap(t *testing.T) {
-	f := fakeWithPause()
+	f := fakeWithImages()
 	c := newTestClients(t, f)
 	const pods = 70 // 70 × 256 KiB > 16 MiB
 	annotation := strings.Repeat("x", 256<<10-64)
@@ -298,7 +298,7 @@ func TestSendChunksStopsWhenCancelledOrSendFails(t *testing.T) {
 
 func TestStreamErrors(t *testing.T) {
 	t.Run("client cancelled", func(t *testing.T) {
-		c := newTestClients(t, fakeWithPause())
+		c := newTestClients(t, fakeWithImages())
 		ctx, cancel := context.WithCancel(testContext(t))
 		cancel()
 		stream, err := c.runtime.StreamPodSandboxes(ctx, &runtimeapi.StreamPodSandboxesRequest{})
@@ -308,7 +308,7 @@ func TestStreamErrors(t *testing.T) {
 		wantCode(t, err, codes.Canceled)
 	})
 	t.Run("docker down", func(t *testing.T) {
-		f := fakeWithPause()
+		f := fakeWithImages()
 		f.down = realConnectionError(t)
 		c := newTestClients(t, f)
 		stream, err := c.runtime.StreamContainers(testContext(t), &runtimeapi.StreamContainersRequest{})
@@ -319,7 +319,7 @@ func TestStreamErrors(t *testing.T) {
 		wantCode(t, err, codes.Unavailable)
 	})
 	t.Run("nothing to list", func(t *testing.T) {
-		c := newTestClients(t, fakeWithPause())
+		c := newTestClients(t, fakeWithImages())
 		stream, err := c.runtime.StreamPodSandboxes(testContext(t), &runtimeapi.StreamPodSandboxesRequest{})
 		got, counts, _ := recvAll(t, stream, err, (*runtimeapi.StreamPodSandboxesResponse).GetPodSandboxes)
 		if len(got) != 0 || len(counts) != 0 {

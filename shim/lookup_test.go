@@ -12,7 +12,7 @@ import (
 
 // What counts as "a container of ours, of this kind", for every lookup.
 func TestInspectOurs(t *testing.T) {
-	f := fakeWithPause()
+	f := fakeWithImages()
 	c := newTestClients(t, f)
 	sb := sandboxConfig("look")
 	sbID := runSandbox(t, c, sb)
@@ -57,7 +57,7 @@ func TestInspectOurs(t *testing.T) {
 }
 
 func TestListOurs(t *testing.T) {
-	f := fakeWithPause()
+	f := fakeWithImages()
 	c := newTestClients(t, f)
 	sb := sandboxConfig("list")
 	sbID := runSandbox(t, c, sb)

@@ -60,7 +60,7 @@ func (n *fakeNetwork) callLog() []string {
 func withNetwork(n PodNetwork) func(*Config) { return func(c *Config) { c.Network = n } }
 
 func TestCNIPodLifecycle(t *testing.T) {
-	f, n := fakeWithPause(), newFakeNetwork()
+	f, n := fakeWithImages(), newFakeNetwork()
 	c := newTestClients(t, f, withNetwork(n))
 	ctx := testContext(t)
 	cfg := sandboxConfig("web")
@@ -99,15 +99,13 @@ func TestCNIPodLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"ADD " + id + " netns=" + pod.NetNS, "DEL " + id + " netns=" + pod.NetNS}
-	if got := n.callLog(); !equalCalls(got, want) {
-		t.Fatalf("network calls = %v, want %v", got, want)
-	}
+	assertCalls(t, n.callLog(), want)
 }
 
 // The pause container vanished (say, removed by hand): DEL still runs, from
 // the checkpoint, without a namespace.
 func TestCNITeardownWhenSandboxContainerIsGone(t *testing.T) {
-	f, n := fakeWithPause(), newFakeNetwork()
+	f, n := fakeWithImages(), newFakeNetwork()
 	c := newTestClients(t, f, withNetwork(n))
 	id := runSandbox(t, c, sandboxConfig("web"))
 	f.mu.Lock()
@@ -125,7 +123,7 @@ func TestCNITeardownWhenSandboxContainerIsGone(t *testing.T) {
 }
 
 func TestCNIAddFailureRollsBack(t *testing.T) {
-	f, n := fakeWithPause(), newFakeNetwork()
+	f, n := fakeWithImages(), newFakeNetwork()
 	n.addErr = errors.New("no more addresses")
 	c := newTestClients(t, f, withNetwork(n))
 	_, err := c.runtime.RunPodSandbox(testContext(t), &runtimeapi.RunPodSandboxRequest{Config: sandboxConfig("web")})
@@ -142,7 +140,7 @@ func TestCNIAddFailureRollsBack(t *testing.T) {
 }
 
 func TestCNINotReady(t *testing.T) {
-	f, n := fakeWithPause(), newFakeNetwork()
+	f, n := fakeWithImages(), newFakeNetwork()
 	n.notReady = errors.New("cni: network not ready: no network config in /etc/cni/net.d")
 	c := newTestClients(t, f, withNetwork(n))
 	ctx := testContext(t)
@@ -181,7 +179,7 @@ func TestCNINotReady(t *testing.T) {
 }
 
 func TestCNIBadBandwidthAnnotation(t *testing.T) {
-	f, n := fakeWithPause(), newFakeNetwork()
+	f, n := fakeWithImages(), newFakeNetwork()
 	c := newTestClients(t, f, withNetwork(n))
 	cfg := sandboxConfig("web")
 	cfg.Annotations = map[string]string{"kubernetes.io/egress-bandwidth": "lots"}
@@ -191,7 +189,7 @@ func TestCNIBadBandwidthAnnotation(t *testing.T) {
 
 // A restart after a crash in the middle of ADD removes the half-made pod.
 func TestCNIInterruptedSetupCleanedAtResume(t *testing.T) {
-	f, n := fakeWithPause(), newFakeNetwork()
+	f, n := fakeWithImages(), newFakeNetwork()
 	c := newTestClients(t, f, withNetwork(n))
 	id := runSandbox(t, c, sandboxConfig("web"))
 	cp := c.svc.checkpoints.get(id)

@@ -13,12 +13,7 @@ import (
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
-// fakeWithPause is a Docker that has the pause and busybox images.
-func fakeWithPause() *fakeDocker {
-	f := fakeWithImages()
-	return f
-}
-
+// sandboxConfig is a pod config as the kubelet sends it.
 func sandboxConfig(name string) *runtimeapi.PodSandboxConfig {
 	return &runtimeapi.PodSandboxConfig{
 		Metadata:     &runtimeapi.PodSandboxMetadata{Name: name, Namespace: "default", Uid: "uid-" + name, Attempt: 1},
@@ -38,7 +33,7 @@ func runSandbox(t *testing.T, c *testClients, cfg *runtimeapi.PodSandboxConfig) 
 }
 
 func TestRunPodSandboxCallSequence(t *testing.T) {
-	f := fakeWithPause()
+	f := fakeWithImages()
 	c := newTestClients(t, f)
 	id := runSandbox(t, c, sandboxConfig("web"))
 	want := []string{
@@ -48,9 +43,7 @@ func TestRunPodSandboxCallSequence(t *testing.T) {
 		"ContainerStart " + id,
 		"ContainerInspect " + id,
 	}
-	if !equalCalls(f.callLog(), want) {
-		t.Fatalf("calls =\n%s\nwant\n%s", strings.Join(f.callLog(), "\n"), strings.Join(want, "\n"))
-	}
+	assertCalls(t, f.callLog(), want)
 	if c.svc.checkpoints.get(id) == nil {
 		t.Fatal("no checkpoint written")
 	}
@@ -71,7 +64,7 @@ func TestRunPodSandboxPullsAbsentPauseImage(t *testing.T) {
 }
 
 func TestRunPodSandboxRollsBackWhenStartFails(t *testing.T) {
-	f := fakeWithPause()
+	f := fakeWithImages()
 	f.errs["ContainerStart"] = errors.New("runc: can't get final child's PID from pipe")
 	c := newTestClients(t, f)
 	_, err := c.runtime.RunPodSandbox(testContext(t), &runtimeapi.RunPodSandboxRequest{Config: sandboxConfig("web")})
@@ -93,7 +86,7 @@ func TestRunPodSandboxRollsBackWhenStartFails(t *testing.T) {
 
 func TestRunPodSandboxResolvesNameConflicts(t *testing.T) {
 	t.Run("leftover that is not running is removed", func(t *testing.T) {
-		f := fakeWithPause()
+		f := fakeWithImages()
 		c := newTestClients(t, f)
 		id := runSandbox(t, c, sandboxConfig("web"))
 		f.containerByName("k8s_POD_web_default_uid-web_1").state = "exited"
@@ -104,7 +97,7 @@ func TestRunPodSandboxResolvesNameConflicts(t *testing.T) {
 		}
 	})
 	t.Run("running namesake gets a suffixed name", func(t *testing.T) {
-		f := fakeWithPause()
+		f := fakeWithImages()
 		c := newTestClients(t, f)
 		runSandbox(t, c, sandboxConfig("web"))
 		id2 := runSandbox(t, c, sandboxConfig("web"))
@@ -130,7 +123,7 @@ func TestRunPodSandboxBadInput(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := fakeWithPause()
+			f := fakeWithImages()
 			c := newTestClients(t, f)
 			_, err := c.runtime.RunPodSandbox(testContext(t), &runtimeapi.RunPodSandboxRequest{Config: tt.give})
 			wantCode(t, err, codes.InvalidArgument)
@@ -154,7 +147,7 @@ func TestRunPodSandboxRefusesBadCgroupParent(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.driver+" "+tt.give, func(t *testing.T) {
-			f := fakeWithPause()
+			f := fakeWithImages()
 			f.info.CgroupDriver = tt.driver
 			c := newTestClients(t, f)
 			sb := sandboxConfig("cg")
@@ -188,7 +181,7 @@ func TestRunPodSandboxOOMScore(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := fakeWithPause()
+			f := fakeWithImages()
 			c := newTestClients(t, f, func(cfg *Config) { cfg.Host.MinOOMScoreAdj = tt.min })
 			runSandbox(t, c, sandboxConfig("web"))
 			if got := f.containerByName("k8s_POD_web_default_uid-web_1").hostConfig.OomScoreAdj; got != tt.want {
@@ -199,7 +192,7 @@ func TestRunPodSandboxOOMScore(t *testing.T) {
 }
 
 func TestRunPodSandboxWritesResolvConf(t *testing.T) {
-	f := fakeWithPause()
+	f := fakeWithImages()
 	f.resolvDir = t.TempDir()
 	c := newTestClients(t, f)
 	cfg := sandboxConfig("web")
@@ -217,7 +210,7 @@ func TestRunPodSandboxWritesResolvConf(t *testing.T) {
 }
 
 func TestSandboxStatusAndList(t *testing.T) {
-	f := fakeWithPause()
+	f := fakeWithImages()
 	c := newTestClients(t, f)
 	ctx := testContext(t)
 	cfg := sandboxConfig("web")
@@ -271,7 +264,7 @@ func TestSandboxStatusAndList(t *testing.T) {
 }
 
 func TestListIgnoresImageForgedSandboxes(t *testing.T) {
-	f := fakeWithPause()
+	f := fakeWithImages()
 	// An image whose labels claim to be a pod sandbox, run by hand.
 	f.images = append(f.images, &fakeImage{id: "sha256:" + strings.Repeat("e", 64), tags: []string{"evil:1"},
 		labels: map[string]string{"io.kubernetes.docker.type": "podsandbox", "io.kubernetes.pod.name": "evil"}})
@@ -288,7 +281,7 @@ func TestListIgnoresImageForgedSandboxes(t *testing.T) {
 }
 
 func TestStopAndRemovePodSandbox(t *testing.T) {
-	f := fakeWithPause()
+	f := fakeWithImages()
 	c := newTestClients(t, f)
 	ctx := testContext(t)
 	cfg := sandboxConfig("web")
@@ -301,10 +294,8 @@ func TestStopAndRemovePodSandbox(t *testing.T) {
 	if _, err := c.runtime.StopPodSandbox(ctx, &runtimeapi.StopPodSandboxRequest{PodSandboxId: id}); err != nil {
 		t.Fatal(err)
 	}
-	stops := filterCalls(f.callLog(), "ContainerStop")
-	if !equalCalls(stops, []string{"ContainerStop " + ctrID, "ContainerStop " + id}) {
-		t.Fatalf("stops = %v, want the app container, then the sandbox", stops)
-	}
+	// The app container first, then the sandbox.
+	assertCalls(t, filterCalls(f.callLog(), "ContainerStop"), []string{"ContainerStop " + ctrID, "ContainerStop " + id})
 	for i := 0; i < 2; i++ { // idempotent
 		if _, err := c.runtime.StopPodSandbox(ctx, &runtimeapi.StopPodSandboxRequest{PodSandboxId: id}); err != nil {
 			t.Fatal(err)
@@ -340,7 +331,7 @@ func filterCalls(calls []string, prefix string) []string {
 // TestStateSurvivesShimRestart builds a second Service over the same Docker
 // and root directory, as after a dockercri restart.
 func TestStateSurvivesShimRestart(t *testing.T) {
-	f := fakeWithPause()
+	f := fakeWithImages()
 	root := t.TempDir()
 	c := newTestClients(t, f, func(cfg *Config) { cfg.RootDirectory = root })
 	id := runSandbox(t, c, sandboxConfig("web"))

@@ -30,7 +30,7 @@ func podInfoResources(t *testing.T, c *testClients, id string) (overhead, resour
 }
 
 func TestUpdatePodSandboxResourcesRecordsAndSurvivesRestart(t *testing.T) {
-	f := fakeWithPause()
+	f := fakeWithImages()
 	root := t.TempDir()
 	c := newTestClients(t, f, func(cfg *Config) { cfg.RootDirectory = root })
 	cfg := sandboxConfig("web")
@@ -52,9 +52,7 @@ func TestUpdatePodSandboxResourcesRecordsAndSurvivesRestart(t *testing.T) {
 	}
 	// The kubelet has sized the pod cgroup itself: Docker is only asked
 	// which pod this is.
-	if calls := f.callLog(); !equalCalls(calls, []string{"ContainerInspect " + id[:12]}) {
-		t.Fatalf("calls = %v, want one inspect and no update", calls)
-	}
+	assertCalls(t, f.callLog(), []string{"ContainerInspect " + id[:12]})
 	wantOverhead := &podResources{CPUShares: 25, CPUQuota: 2500, CPUPeriod: 100000, MemoryLimitInBytes: 8 << 20}
 	wantResources := &podResources{CPUShares: 1024, CPUQuota: 100000, CPUPeriod: 100000, MemoryLimitInBytes: 256 << 20,
 		HugepageLimits: []hugepageLimit{{PageSize: "2MB"}}, Unified: map[string]string{"memory.oom.group": "1"}}
@@ -103,7 +101,7 @@ func TestUpdatePodSandboxResourcesBadInput(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := fakeWithPause()
+			f := fakeWithImages()
 			c := newTestClients(t, f)
 			cfg := sandboxConfig("web")
 			sbID := runSandbox(t, c, cfg)
@@ -140,7 +138,7 @@ func TestUpdatePodSandboxResourcesBadInput(t *testing.T) {
 // dockershim has no checkpoint of ours; it gets one, which changes nothing
 // else about the pod. A pod known only by its checkpoint is updated too.
 func TestUpdatePodSandboxResourcesWithoutCheckpoint(t *testing.T) {
-	f := fakeWithPause()
+	f := fakeWithImages()
 	c := newTestClients(t, f)
 	ctx := testContext(t)
 	id := runSandbox(t, c, sandboxConfig("adopted"))
@@ -201,7 +199,7 @@ func TestUpdatePodSandboxResourcesRacingRemove(t *testing.T) {
 		}}
 	}
 	t.Run("removed before the update's inspect", func(t *testing.T) {
-		f := fakeWithPause()
+		f := fakeWithImages()
 		c := newTestClients(t, f)
 		id := runSandbox(t, c, sandboxConfig("web"))
 		removeOnInspect(f, c, id, 1)
@@ -211,7 +209,7 @@ func TestUpdatePodSandboxResourcesRacingRemove(t *testing.T) {
 		}
 	})
 	t.Run("adopted pod removed between the inspect and the write", func(t *testing.T) {
-		f := fakeWithPause()
+		f := fakeWithImages()
 		c := newTestClients(t, f)
 		id := runSandbox(t, c, sandboxConfig("web"))
 		c.svc.checkpoints.remove(id)

@@ -18,6 +18,7 @@ import (
 
 	"dockercri/shim/cni"
 	"dockercri/shim/crilog"
+	"dockercri/shim/events"
 	"dockercri/shim/metrics"
 	"dockercri/translate"
 )
@@ -111,7 +112,7 @@ type Service struct {
 	driver      atomic.Pointer[string] // Docker's cgroup driver, once known
 	logs        *crilog.Manager
 	stats       *statsManager
-	events      *eventHub
+	events      *events.Hub
 	accounts    accountsCache
 	mirrorPulls keyedLock
 }
@@ -147,7 +148,8 @@ func New(docker Docker, cfg Config) (*Service, error) {
 	s := &Service{docker: docker, cfg: cfg, pauseRef: pause, checkpoints: checkpoints}
 	s.logs = crilog.NewManager(docker)
 	s.stats = newStatsManager(docker)
-	s.events = newEventHub(s)
+	// Nothing runs until the first GetContainerEvents client subscribes.
+	s.events = events.NewHub(docker, s.containerEvent, events.Options{})
 	s.imageFS.ttl = imageFSCacheTTL
 	s.pingTimeout = statusPingTimeout
 	s.ready.Store(true)
@@ -209,5 +211,5 @@ func (s *Service) Resume(ctx context.Context) error {
 func (s *Service) Close() {
 	s.logs.StopAll()
 	s.stats.close()
-	s.events.close()
+	s.events.Close()
 }

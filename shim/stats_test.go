@@ -51,7 +51,7 @@ func startedContainer(t *testing.T, c *testClients, sbID string, sb *runtimeapi.
 }
 
 func TestListContainerStats(t *testing.T) {
-	f := fakeWithPause()
+	f := fakeWithImages()
 	c := newTestClients(t, f)
 	roots, setCPU := fakeCgroups(t)
 	c.svc.stats.roots = roots
@@ -114,7 +114,7 @@ func TestNanoCores(t *testing.T) {
 }
 
 func TestPodSandboxStats(t *testing.T) {
-	f := fakeWithPause()
+	f := fakeWithImages()
 	c := newTestClients(t, f)
 	roots, _ := fakeCgroups(t)
 	c.svc.stats.roots = roots
@@ -166,7 +166,7 @@ func TestPodSandboxStats(t *testing.T) {
 }
 
 func TestContainerStatsOfStoppedContainer(t *testing.T) {
-	f := fakeWithPause()
+	f := fakeWithImages()
 	c := newTestClients(t, f)
 	sb := sandboxConfig("web")
 	sbID := runSandbox(t, c, sb)

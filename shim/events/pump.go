@@ -1,4 +1,4 @@
-package shim
+package events
 
 import (
 	"context"
@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/events"
+	dockerevents "github.com/docker/docker/api/types/events"
 	"github.com/docker/docker/api/types/filters"
 	"k8s.io/klog/v2"
 
@@ -18,24 +18,24 @@ import (
 )
 
 const (
-	// eventBuilders is how many events are turned into responses at once:
-	// each needs a few inspects, and one slow inspect must not hold up the
+	// builders is how many events are turned into responses at once: each
+	// needs a few inspects, and one slow inspect must not hold up the
 	// events behind it for longer than its deadline.
-	eventBuilders = 8
-	// eventQueue is how many events may be read ahead of the one being sent.
-	eventQueue = 256
-	// eventBuildTimeout bounds the Docker calls behind one event.
-	eventBuildTimeout = 10 * time.Second
+	builders = 8
+	// queueLen is how many events may be read ahead of the one being sent.
+	queueLen = 256
+	// buildTimeout bounds the Docker calls behind one event.
+	buildTimeout = 10 * time.Second
 )
 
-// eventPump is one subscription to Docker's events and the goroutines that
-// serve it: a reader, builders (at most eventBuilders, one per event) and a
+// pump is one subscription to Docker's events and the goroutines that
+// serve it: a reader, builders (at most builders, one per event) and a
 // sender that hands the built responses out in Docker's order.
-type eventPump struct {
+type pump struct {
 	cancel context.CancelFunc
 	ready  chan struct{} // closed when the first Docker subscription answered
 	done   chan struct{} // closed when every goroutine of the pump has returned
-	subs   map[*eventSub]struct{}
+	subs   map[*Subscription]struct{}
 }
 
 // pendingEvent is an event being built; resp is set before done is closed
@@ -46,11 +46,11 @@ type pendingEvent struct {
 }
 
 // dockerEventTypes maps the Docker actions that are reported.
-var dockerEventTypes = map[events.Action]runtimeapi.ContainerEventType{
-	events.ActionCreate:  runtimeapi.ContainerEventType_CONTAINER_CREATED_EVENT,
-	events.ActionStart:   runtimeapi.ContainerEventType_CONTAINER_STARTED_EVENT,
-	events.ActionDie:     runtimeapi.ContainerEventType_CONTAINER_STOPPED_EVENT,
-	events.ActionDestroy: runtimeapi.ContainerEventType_CONTAINER_DELETED_EVENT,
+var dockerEventTypes = map[dockerevents.Action]runtimeapi.ContainerEventType{
+	dockerevents.ActionCreate:  runtimeapi.ContainerEventType_CONTAINER_CREATED_EVENT,
+	dockerevents.ActionStart:   runtimeapi.ContainerEventType_CONTAINER_STARTED_EVENT,
+	dockerevents.ActionDie:     runtimeapi.ContainerEventType_CONTAINER_STOPPED_EVENT,
+	dockerevents.ActionDestroy: runtimeapi.ContainerEventType_CONTAINER_DELETED_EVENT,
 }
 
 // dockerEventFilters asks Docker for the reported actions of the containers
@@ -58,7 +58,7 @@ var dockerEventTypes = map[events.Action]runtimeapi.ContainerEventType{
 // the sandbox's id as containerd's do (the kubelet forgets a pod when the
 // sandbox's CONTAINER_DELETED_EVENT arrives).
 func dockerEventFilters() filters.Args {
-	args := filters.NewArgs(filters.Arg("type", string(events.ContainerEventType)),
+	args := filters.NewArgs(filters.Arg("type", string(dockerevents.ContainerEventType)),
 		filters.Arg("label", translate.LabelContainerType))
 	for a := range dockerEventTypes {
 		args.Add("event", string(a))
@@ -66,21 +66,21 @@ func dockerEventFilters() filters.Args {
 	return args
 }
 
-func (h *eventHub) startPump() *eventPump {
-	// The pump outlives the GetContainerEvents call that started it (it is
-	// shared by every subscriber): its own context, cancelled when the last
-	// subscriber leaves.
+func (h *Hub) startPump() *pump {
+	// The pump outlives the call that started it (it is shared by every
+	// subscriber): its own context, cancelled when the last subscriber
+	// leaves.
 	ctx, cancel := context.WithCancel(context.Background())
-	p := &eventPump{cancel: cancel, ready: make(chan struct{}), done: make(chan struct{}), subs: map[*eventSub]struct{}{}}
-	queue := make(chan *pendingEvent, eventQueue)
-	var builders sync.WaitGroup
+	p := &pump{cancel: cancel, ready: make(chan struct{}), done: make(chan struct{}), subs: map[*Subscription]struct{}{}}
+	queue := make(chan *pendingEvent, queueLen)
+	var building sync.WaitGroup
 	var wg sync.WaitGroup
 	wg.Add(2)
-	go func() { defer wg.Done(); h.read(ctx, p, queue, &builders) }()
+	go func() { defer wg.Done(); h.read(ctx, p, queue, &building) }()
 	go func() { defer wg.Done(); h.send(ctx, p, queue) }()
 	go func() {
 		wg.Wait()
-		builders.Wait()
+		building.Wait()
 		close(p.done)
 	}()
 	klog.InfoS("Subscribing to Docker's container events")
@@ -89,10 +89,10 @@ func (h *eventHub) startPump() *eventPump {
 
 // read follows Docker's event stream until ctx ends, subscribing again with
 // backoff when the stream breaks, and resyncing after each resubscription.
-func (h *eventHub) read(ctx context.Context, p *eventPump, queue chan<- *pendingEvent, builders *sync.WaitGroup) {
+func (h *Hub) read(ctx context.Context, p *pump, queue chan<- *pendingEvent, building *sync.WaitGroup) {
 	defer close(queue)
-	sem := make(chan struct{}, eventBuilders)
-	enqueue := func(m events.Message) {
+	sem := make(chan struct{}, builders)
+	enqueue := func(m dockerevents.Message) {
 		typ, ok := dockerEventTypes[m.Action]
 		if !ok {
 			return
@@ -103,14 +103,14 @@ func (h *eventHub) read(ctx context.Context, p *eventPump, queue chan<- *pending
 			return
 		}
 		pe := &pendingEvent{done: make(chan struct{})}
-		builders.Add(1)
+		building.Add(1)
 		go func() {
-			defer builders.Done()
+			defer building.Done()
 			defer func() { <-sem }()
 			defer close(pe.done)
-			bctx, cancel := context.WithTimeout(ctx, eventBuildTimeout)
+			bctx, cancel := context.WithTimeout(ctx, buildTimeout)
 			defer cancel()
-			pe.resp = h.s.containerEvent(bctx, m, typ)
+			pe.resp = h.handle(bctx, m, typ)
 		}()
 		select {
 		case queue <- pe:
@@ -127,7 +127,7 @@ func (h *eventHub) read(ctx context.Context, p *eventPump, queue chan<- *pending
 	since := time.Now()
 	for ctx.Err() == nil {
 		subCtx, cancel := context.WithCancel(ctx)
-		msgs, errs := h.s.docker.Events(subCtx, events.ListOptions{Filters: dockerEventFilters(), Since: dockerSince(since)})
+		msgs, errs := h.docker.Events(subCtx, dockerevents.ListOptions{Filters: dockerEventFilters(), Since: dockerSince(since)})
 		if first {
 			close(p.ready)
 		}
@@ -170,8 +170,8 @@ func (h *eventHub) read(ctx context.Context, p *eventPump, queue chan<- *pending
 
 // follow reads one Docker subscription until it breaks. An event resets the
 // backoff: the subscription worked.
-func (h *eventHub) follow(ctx context.Context, msgs <-chan events.Message, errs <-chan error,
-	enqueue func(events.Message), backoff *time.Duration) error {
+func (h *Hub) follow(ctx context.Context, msgs <-chan dockerevents.Message, errs <-chan error,
+	enqueue func(dockerevents.Message), backoff *time.Duration) error {
 	for {
 		select {
 		case <-ctx.Done():
@@ -192,22 +192,25 @@ func (h *eventHub) follow(ctx context.Context, msgs <-chan events.Message, errs 
 // resync reports every container of the scheme in its current state after
 // Docker's stream was broken: what happened meanwhile is not replayed by a
 // restarted Docker, and the kubelet must learn, say, that containers died.
-func (h *eventHub) resync(ctx context.Context, enqueue func(events.Message)) {
-	lctx, cancel := context.WithTimeout(ctx, eventBuildTimeout)
+func (h *Hub) resync(ctx context.Context, enqueue func(dockerevents.Message)) {
+	lctx, cancel := context.WithTimeout(ctx, buildTimeout)
 	defer cancel()
-	list, err := listOurs(lctx, h.s.docker, "", true)
+	// Every container of the scheme, running or not: app and pause
+	// containers alike.
+	list, err := h.docker.ContainerList(lctx, container.ListOptions{All: true,
+		Filters: filters.NewArgs(filters.Arg("label", translate.LabelContainerType))})
 	if err != nil {
 		klog.InfoS("Resyncing container events after Docker's stream broke failed", "err", err)
 		return
 	}
 	now := time.Now().UnixNano()
 	for _, c := range list {
-		action := events.ActionDie
+		action := dockerevents.ActionDie
 		switch c.State {
 		case container.StateRunning, container.StatePaused, container.StateRestarting:
-			action = events.ActionStart
+			action = dockerevents.ActionStart
 		case container.StateCreated:
-			action = events.ActionCreate
+			action = dockerevents.ActionCreate
 		}
 		attrs := map[string]string{}
 		for k, v := range c.Labels {
@@ -216,14 +219,14 @@ func (h *eventHub) resync(ctx context.Context, enqueue func(events.Message)) {
 		if len(c.Names) > 0 {
 			attrs["name"] = c.Names[0]
 		}
-		enqueue(events.Message{Type: events.ContainerEventType, Action: action, TimeNano: now,
-			Actor: events.Actor{ID: c.ID, Attributes: attrs}})
+		enqueue(dockerevents.Message{Type: dockerevents.ContainerEventType, Action: action, TimeNano: now,
+			Actor: dockerevents.Actor{ID: c.ID, Attributes: attrs}})
 	}
 	klog.V(2).InfoS("Resynced container events", "containers", len(list))
 }
 
 // send hands built events to the clients in the order Docker sent them.
-func (h *eventHub) send(ctx context.Context, p *eventPump, queue <-chan *pendingEvent) {
+func (h *Hub) send(ctx context.Context, p *pump, queue <-chan *pendingEvent) {
 	for pe := range queue {
 		select {
 		case <-pe.done:
