@@ -1,7 +1,14 @@
 // Package shim serves the CRI v1 RuntimeService and ImageService by
 // translating each call into Docker Engine API calls. One file per RPC group,
 // named resource then verb; every error leaves through the boundary wrapper in
-// instrument.go.
+// instrument.go. It owns the Docker interface (docker.go), the shared lookups
+// (lookup.go), the Docker-level steps several RPCs share (docker_ops.go) and
+// the sandbox checkpoints; the conversions are translate's, the background
+// engines (crilog, events, cgroups, cni, metrics) are its subpackages.
+//
+// It may import translate, its subpackages, streaming (for the Runtime
+// interface it implements), the Docker client and cri-api; nothing imports
+// it but cmd/dockercri.
 package shim
 
 import (

@@ -5,6 +5,9 @@
 // absolute URLs, TLS, cancellation when a client goes away, and port
 // forwarding into a pod's network namespace. It knows nothing of Docker: the
 // runtime behind it is the Runtime interface.
+//
+// It may import k8s.io/cri-streaming, cri-api, x/sys, k8s.io/utils and the
+// standard library; never package shim, which implements Runtime on Docker.
 package streaming
 
 import (

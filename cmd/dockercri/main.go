@@ -1,6 +1,9 @@
 // Command dockercri serves the Kubernetes CRI over a unix socket and runs
 // pods and images on Docker Engine. Flags carry the names cri-dockerd users
 // know, so a node can swap binaries.
+//
+// It only wires: flags.go parses and checks the command line, node.go builds
+// the service and its servers from it, main.go serves until a signal.
 package main
 
 import (

@@ -2,6 +2,9 @@
 // straight from its cgroup files, cgroup v1 or v2. That costs a few small
 // file reads per container, where Docker's stats API costs a daemon round
 // trip and, without one-shot, a second's wait for two samples.
+//
+// It owns the cgroup v1/v2 path discovery and file parsing; it may import
+// the standard library only, and knows nothing of Docker or the CRI.
 package cgroups
 
 import (

@@ -3,6 +3,10 @@
 // directory (sorted by name), plus loopback, on the pause container's network
 // namespace. It holds no lock across a plugin call, so one slow ADD never
 // delays another pod's, or a Status or List call.
+//
+// It owns libcni's configuration, the ADD/DEL calls and their cache; it may
+// import libcni and the standard library, never package shim (which passes
+// it a pod's id, namespace path and port mappings).
 package cni
 
 import (

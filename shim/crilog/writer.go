@@ -5,7 +5,12 @@
 //
 // F marks a full line (its newline is the entry's own), P a piece of a
 // longer line that goes on in the next entry. Copy fills such a file from
-// Docker's logs API; Writer.Reopen follows the kubelet's log rotation.
+// Docker's logs API; Writer.Reopen follows the kubelet's log rotation;
+// Manager runs one copier per container.
+//
+// It owns the CRI log format, the log files and the copiers; it talks to
+// Docker through its own narrow Docker interface (a subset of shim's) and
+// may import Docker's API types, errdefs and klog, never package shim.
 package crilog
 
 import (

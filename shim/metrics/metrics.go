@@ -1,6 +1,9 @@
 // Package metrics holds dockercri's Prometheus collectors, on a registry of
 // their own, and the HTTP server of /metrics (--metrics-bind-addr). A nil
 // *Metrics records nothing, so callers need no "are metrics on" checks.
+//
+// It may import the Prometheus client, gRPC's codes, klog and the standard
+// library; never package shim.
 package metrics
 
 import (
