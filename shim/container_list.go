@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/docker/docker/api/types/filters"
 	"k8s.io/klog/v2"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
@@ -16,14 +15,7 @@ import (
 // no per-container inspect and no sizes.
 func (s *Service) ListContainers(ctx context.Context, req *runtimeapi.ListContainersRequest) (*runtimeapi.ListContainersResponse, error) {
 	f := req.GetFilter()
-	var extra []filters.KeyValuePair
-	if f.GetId() != "" {
-		extra = append(extra, filters.Arg("id", f.GetId()))
-	}
-	if dockerID.MatchString(f.GetPodSandboxId()) {
-		extra = append(extra, filters.Arg("label", translate.LabelSandboxID+"="+f.GetPodSandboxId()))
-	}
-	list, err := listOurs(ctx, s.docker, translate.ContainerTypeContainer, true, extra...)
+	list, err := listOurs(ctx, s.docker, translate.ContainerTypeContainer, true, narrowTo(f.GetId(), f.GetPodSandboxId())...)
 	if err != nil {
 		return nil, fmt.Errorf("list containers: %w", err)
 	}

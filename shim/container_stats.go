@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/docker/docker/api/types/filters"
 	"k8s.io/klog/v2"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
@@ -43,14 +42,7 @@ func (s *Service) ContainerStats(ctx context.Context, req *runtimeapi.ContainerS
 // from one Docker list and their cgroup files.
 func (s *Service) ListContainerStats(ctx context.Context, req *runtimeapi.ListContainerStatsRequest) (*runtimeapi.ListContainerStatsResponse, error) {
 	f := req.GetFilter()
-	var extra []filters.KeyValuePair
-	if f.GetId() != "" {
-		extra = append(extra, filters.Arg("id", f.GetId()))
-	}
-	if dockerID.MatchString(f.GetPodSandboxId()) {
-		extra = append(extra, filters.Arg("label", translate.LabelSandboxID+"="+f.GetPodSandboxId()))
-	}
-	list, err := listOurs(ctx, s.docker, translate.ContainerTypeContainer, false, extra...)
+	list, err := listOurs(ctx, s.docker, translate.ContainerTypeContainer, false, narrowTo(f.GetId(), f.GetPodSandboxId())...)
 	if err != nil {
 		return nil, fmt.Errorf("list containers: %w", err)
 	}

@@ -104,6 +104,21 @@ func listOurs(ctx context.Context, d Docker, kind string, all bool, extra ...fil
 	return d.ContainerList(ctx, container.ListOptions{All: all, Filters: args})
 }
 
+// narrowTo is the Docker filter for a CRI filter's container or pod id (an
+// id or an id prefix) and, for app containers, its pod sandbox id. A sandbox
+// id that is not a whole Docker id is left to the caller's own match: Docker
+// compares labels exactly.
+func narrowTo(id, podSandboxID string) []filters.KeyValuePair {
+	var args []filters.KeyValuePair
+	if id != "" {
+		args = append(args, filters.Arg("id", id))
+	}
+	if dockerID.MatchString(podSandboxID) {
+		args = append(args, filters.Arg("label", translate.LabelSandboxID+"="+podSandboxID))
+	}
+	return args
+}
+
 // inspectImage inspects an image by the name it is asked by or, failing
 // that, by its mirror's name. found is false when Docker has it under
 // neither.

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/docker/docker/api/types/filters"
 	"k8s.io/klog/v2"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
@@ -19,15 +18,11 @@ import (
 // Checkpoint-only pods (pause container gone) are listed NOTREADY.
 func (s *Service) ListPodSandbox(ctx context.Context, req *runtimeapi.ListPodSandboxRequest) (*runtimeapi.ListPodSandboxResponse, error) {
 	f := req.GetFilter()
-	var extra []filters.KeyValuePair
-	if f.GetId() != "" {
-		extra = append(extra, filters.Arg("id", f.GetId()))
-	}
 	// A checkpoint written after this instant belongs to a sandbox being
 	// created now, which the list below may not show yet: it must not be
 	// reported as a dead checkpoint-only pod (the kubelet would kill it).
 	listStart := time.Now().UnixNano()
-	list, err := listOurs(ctx, s.docker, translate.ContainerTypeSandbox, true, extra...)
+	list, err := listOurs(ctx, s.docker, translate.ContainerTypeSandbox, true, narrowTo(f.GetId(), "")...)
 	if err != nil {
 		return nil, fmt.Errorf("list pod sandboxes: %w", err)
 	}

@@ -43,11 +43,7 @@ func (s *Service) PodSandboxStats(ctx context.Context, req *runtimeapi.PodSandbo
 // from two Docker lists (pods, containers) and their cgroup files.
 func (s *Service) ListPodSandboxStats(ctx context.Context, req *runtimeapi.ListPodSandboxStatsRequest) (*runtimeapi.ListPodSandboxStatsResponse, error) {
 	f := req.GetFilter()
-	var extra []filters.KeyValuePair
-	if f.GetId() != "" {
-		extra = append(extra, filters.Arg("id", f.GetId()))
-	}
-	pods, err := listOurs(ctx, s.docker, translate.ContainerTypeSandbox, false, extra...)
+	pods, err := listOurs(ctx, s.docker, translate.ContainerTypeSandbox, false, narrowTo(f.GetId(), "")...)
 	if err != nil {
 		return nil, fmt.Errorf("list pod sandboxes: %w", err)
 	}
