@@ -49,16 +49,7 @@ func (s *Service) Exec(ctx context.Context, req *runtimeapi.ExecRequest) (*runti
 	if err := validateExec(req.GetContainerId(), req.GetCmd()); err != nil {
 		return nil, err
 	}
-	if req.GetTty() && req.GetStderr() {
-		return nil, invalidArgument("tty and stderr cannot both be set: a terminal has one output")
-	}
-	if !req.GetStdin() && !req.GetStdout() && !req.GetStderr() {
-		return nil, invalidArgument("one of stdin, stdout and stderr must be set")
-	}
-	if _, err := runningOurs(ctx, s.docker, translate.ContainerTypeContainer, req.GetContainerId()); err != nil {
-		return nil, err
-	}
-	srv, err := s.streamServer()
+	srv, err := s.sessionServer(ctx, req.GetContainerId(), req.GetTty(), req.GetStdin(), req.GetStdout(), req.GetStderr())
 	if err != nil {
 		return nil, err
 	}
@@ -73,6 +64,22 @@ func validateExec(id string, cmd []string) error {
 		return invalidArgument("empty command for container %s", id)
 	}
 	return nil
+}
+
+// sessionServer checks the streams an Exec or Attach asks for and that its
+// container is ours and running, and returns the server that hands out the
+// session's URL.
+func (s *Service) sessionServer(ctx context.Context, id string, tty, stdin, stdout, stderr bool) (StreamServer, error) {
+	if tty && stderr {
+		return nil, invalidArgument("tty and stderr cannot both be set: a terminal has one output")
+	}
+	if !stdin && !stdout && !stderr {
+		return nil, invalidArgument("one of stdin, stdout and stderr must be set")
+	}
+	if _, err := runningOurs(ctx, s.docker, translate.ContainerTypeContainer, id); err != nil {
+		return nil, err
+	}
+	return s.streamServer()
 }
 
 func (s *Service) streamServer() (StreamServer, error) {
