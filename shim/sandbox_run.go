@@ -30,43 +30,12 @@ func (s *Service) RunPodSandbox(ctx context.Context, req *runtimeapi.RunPodSandb
 	if err != nil {
 		return nil, err
 	}
-	labels, err := translate.SandboxLabels(cfg)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.ensureImage(ctx, s.pauseRef); err != nil {
-		return nil, fmt.Errorf("pod infra image: %w", err)
-	}
 	hostNetwork := cfg.GetLinux().GetSecurityContext().GetNamespaceOptions().GetNetwork() == runtimeapi.NamespaceMode_NODE
 	cniPod := s.usesCNI(hostNetwork)
-	networkMode := s.cfg.NetworkMode
-	if cniPod {
-		// CNI attaches the pod to the network: Docker only makes the namespace.
-		networkMode = "none"
-		if _, _, err := translate.Bandwidth(cfg.GetAnnotations()); err != nil {
-			return nil, fmt.Errorf("pod %q: %w", name, err)
-		}
-		if err := s.cfg.Network.Status(); err != nil {
-			return nil, failedPrecondition("pod %q: %v", name, err)
-		}
-	}
-	driver, err := s.cgroupDriver(ctx)
+	created, err := s.sandboxConfig(ctx, name, cfg, req.GetRuntimeHandler(), cniPod)
 	if err != nil {
 		return nil, err
 	}
-	created, err := translate.SandboxCreateConfig(cfg, req.GetRuntimeHandler(), translate.SandboxOptions{
-		Image:        s.pauseRef,
-		Labels:       labels,
-		NetworkMode:  networkMode,
-		CgroupDriver: driver,
-		OOMScoreAdj:  s.cfg.Host.clampOOMScoreAdj(dockershimSandboxOOMScore),
-		APIVersion:   s.docker.ClientVersion(),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("pod %q: %w", name, err)
-	}
-	logIgnored("pod sandbox", name, created.Ignored)
-
 	id, err := createNamed(ctx, s.docker, name, created)
 	if err != nil {
 		return nil, fmt.Errorf("create pod sandbox %q: %w", name, err)
@@ -81,26 +50,7 @@ func (s *Service) RunPodSandbox(ctx context.Context, req *runtimeapi.RunPodSandb
 			})
 		}
 	}()
-
-	meta := cfg.GetMetadata()
-	cp := &sandboxCheckpoint{
-		Name: meta.GetName(), Namespace: meta.GetNamespace(), UID: meta.GetUid(), Attempt: meta.GetAttempt(),
-		RuntimeHandler: req.GetRuntimeHandler(),
-		HostNetwork:    hostNetwork,
-		// Recorded as given, never applied (see translate's
-		// SandboxCreateConfig); UpdatePodSandboxResources replaces them.
-		Overhead:  podResourcesFrom(cfg.GetLinux().GetOverhead()),
-		Resources: podResourcesFrom(cfg.GetLinux().GetResources()),
-		CreatedAt: time.Now().UnixNano(),
-	}
-	if cniPod {
-		cp.Network = netPending
-	}
-	for _, pm := range cfg.GetPortMappings() {
-		cp.PortMappings = append(cp.PortMappings, portMapping{
-			Protocol: pm.GetProtocol().String(), ContainerPort: pm.GetContainerPort(), HostPort: pm.GetHostPort(), HostIP: pm.GetHostIp(),
-		})
-	}
+	cp := newSandboxCheckpoint(cfg, req.GetRuntimeHandler(), hostNetwork, cniPod)
 	if err := s.checkpoints.put(id, cp); err != nil {
 		return nil, err
 	}
@@ -134,8 +84,73 @@ func (s *Service) RunPodSandbox(ctx context.Context, req *runtimeapi.RunPodSandb
 	if err := s.writeResolvConf(in, cfg.GetDnsConfig()); err != nil {
 		return nil, fmt.Errorf("pod sandbox %q: %w", name, err)
 	}
-	klog.InfoS("Pod sandbox running", "pod", klog.KRef(meta.GetNamespace(), meta.GetName()), "sandbox", id)
+	klog.InfoS("Pod sandbox running", "pod", klog.KRef(cp.Namespace, cp.Name), "sandbox", id)
 	return &runtimeapi.RunPodSandboxResponse{PodSandboxId: id}, nil
+}
+
+// sandboxConfig checks what a new pod needs (its labels, the pause image,
+// for a CNI pod its bandwidth annotations and a ready network) and builds
+// its pause container.
+func (s *Service) sandboxConfig(ctx context.Context, name string, cfg *runtimeapi.PodSandboxConfig, handler string, cniPod bool) (*translate.Created, error) {
+	labels, err := translate.SandboxLabels(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.ensureImage(ctx, s.pauseRef); err != nil {
+		return nil, fmt.Errorf("pod infra image: %w", err)
+	}
+	networkMode := s.cfg.NetworkMode
+	if cniPod {
+		// CNI attaches the pod to the network: Docker only makes the namespace.
+		networkMode = "none"
+		if _, _, err := translate.Bandwidth(cfg.GetAnnotations()); err != nil {
+			return nil, fmt.Errorf("pod %q: %w", name, err)
+		}
+		if err := s.cfg.Network.Status(); err != nil {
+			return nil, failedPrecondition("pod %q: %v", name, err)
+		}
+	}
+	driver, err := s.cgroupDriver(ctx)
+	if err != nil {
+		return nil, err
+	}
+	created, err := translate.SandboxCreateConfig(cfg, handler, translate.SandboxOptions{
+		Image:        s.pauseRef,
+		Labels:       labels,
+		NetworkMode:  networkMode,
+		CgroupDriver: driver,
+		OOMScoreAdj:  s.cfg.Host.clampOOMScoreAdj(dockershimSandboxOOMScore),
+		APIVersion:   s.docker.ClientVersion(),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pod %q: %w", name, err)
+	}
+	logIgnored("pod sandbox", name, created.Ignored)
+	return created, nil
+}
+
+// newSandboxCheckpoint is what a new pod's checkpoint records.
+func newSandboxCheckpoint(cfg *runtimeapi.PodSandboxConfig, handler string, hostNetwork, cniPod bool) *sandboxCheckpoint {
+	meta := cfg.GetMetadata()
+	cp := &sandboxCheckpoint{
+		Name: meta.GetName(), Namespace: meta.GetNamespace(), UID: meta.GetUid(), Attempt: meta.GetAttempt(),
+		RuntimeHandler: handler,
+		HostNetwork:    hostNetwork,
+		// Recorded as given, never applied (see translate's
+		// SandboxCreateConfig); UpdatePodSandboxResources replaces them.
+		Overhead:  podResourcesFrom(cfg.GetLinux().GetOverhead()),
+		Resources: podResourcesFrom(cfg.GetLinux().GetResources()),
+		CreatedAt: time.Now().UnixNano(),
+	}
+	if cniPod {
+		cp.Network = netPending
+	}
+	for _, pm := range cfg.GetPortMappings() {
+		cp.PortMappings = append(cp.PortMappings, portMapping{
+			Protocol: pm.GetProtocol().String(), ContainerPort: pm.GetContainerPort(), HostPort: pm.GetHostPort(), HostIP: pm.GetHostIp(),
+		})
+	}
+	return cp
 }
 
 // writeResolvConf puts the pod's DNS config into the resolv.conf Docker
