@@ -12,10 +12,20 @@ RUN_FLAGS      ?= -v 2
 GO             ?= go
 GOFLAGS_BUILD  := -trimpath -ldflags "-X main.version=$(VERSION) -X main.buildCommit=$(COMMIT)"
 
-.PHONY: build run test shellcheck unit e2e e2e-up e2e-down vet fmt-check bench bench-e2e clean docker-up critest critest-images critest-benchmark critest-containerd critest-containerd-benchmark
+.PHONY: build build-race run test shellcheck unit fuzz e2e e2e-up e2e-down vet fmt-check bench bench-e2e clean docker-up critest critest-images critest-benchmark critest-containerd critest-containerd-benchmark
+
+# fuzz runs each target for FUZZTIME, one after another (-fuzz takes one
+# target at a time): 7 targets × 30 s by default.
+FUZZTIME       ?= 30s
+FUZZ_TARGETS   := FuzzSandboxConfig FuzzContainerConfig FuzzNames FuzzLabels FuzzImageReference FuzzMirror FuzzListFilters
+# RACE_BIN is dockercri built with the race detector, for e2e's TestRace*.
+RACE_BIN       := bin/dockercri-race
 
 build: ## build bin/dockercri
 	$(GO) build $(GOFLAGS_BUILD) -o bin/dockercri ./cmd/dockercri
+
+build-race: ## build bin/dockercri-race (the race detector on; for the e2e race test)
+	$(GO) build -race $(GOFLAGS_BUILD) -o $(RACE_BIN) ./cmd/dockercri
 
 run: build docker-up ## start dockercri against the host's Docker
 	./bin/dockercri --container-runtime-endpoint $(ENDPOINT) --docker-endpoint $(DOCKER_ENDPOINT) \
@@ -32,7 +42,7 @@ docker-up:
 	fi
 	@docker -H $(DOCKER_ENDPOINT) version --format 'Docker {{.Server.Version}} (API {{.Server.APIVersion}})'
 
-test: fmt-check vet shellcheck unit e2e ## everything CI runs
+test: fmt-check vet shellcheck unit fuzz e2e ## everything CI runs
 
 fmt-check:
 	@out=$$(gofmt -l cmd shim translate e2e); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -48,17 +58,23 @@ vet:
 unit:
 	$(GO) test -race -count=1 ./...
 
+fuzz: ## run each translate fuzz target for FUZZTIME (crashers land in translate/testdata/fuzz/)
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "== $$t ($(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) ./translate/; \
+	done
+
 e2e-up: ## start the private e2e environment (dockerd, registries, images)
 	bash e2e/env/up.sh
 
 e2e-down: ## stop it (add PURGE=1 to delete its data)
 	bash e2e/env/down.sh $(if $(PURGE),--purge)
 
-e2e: build e2e-up
+e2e: build build-race e2e-up
 	bash e2e/env/critest-images.sh
 	bash e2e/env/tools.sh
 	bash e2e/env/kubelet.sh
-	cd e2e && DOCKERCRI_BIN=$(CURDIR)/bin/dockercri DOCKERCRI_CRITEST=1 $(GO) test -count=1 -timeout 45m ./...
+	cd e2e && DOCKERCRI_BIN=$(CURDIR)/bin/dockercri DOCKERCRI_RACE_BIN=$(CURDIR)/$(RACE_BIN) DOCKERCRI_CRITEST=1 $(GO) test -count=1 -timeout 45m ./...
 
 critest-images: e2e-up ## build critest's images offline and push them to the local registry's mirror paths
 	bash e2e/env/critest-images.sh

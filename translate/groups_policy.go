@@ -92,7 +92,15 @@ func secGroupsPolicy(sc *runtimeapi.LinuxContainerSecurityContext, opts Containe
 		if err != nil {
 			return cfgInvalid("user %q in the image's /etc/passwd and /etc/group: %v", name, err)
 		}
+		// moby/sys/user range-checks numeric users only, not ids read from
+		// the image's files; Docker would wrap them to 32 bits (2^32 is root).
+		if eu.Uid < 0 || eu.Uid > maxID {
+			return cfgInvalid("user %q: the image's /etc/passwd gives uid %d, outside [0, %d]", name, eu.Uid, maxID)
+		}
 		if sc.GetSupplementalGroupsPolicy() == runtimeapi.SupplementalGroupsPolicy_Strict {
+			if eu.Gid < 0 || eu.Gid > maxID {
+				return cfgInvalid("user %q: the image's /etc/passwd gives gid %d, outside [0, %d]", name, eu.Gid, maxID)
+			}
 			c.Config.User = name + ":" + strconv.Itoa(eu.Gid)
 			return nil
 		}

@@ -36,14 +36,30 @@ func ParseMirror(s string) (Mirror, error) {
 		return Mirror{}, fmt.Errorf("%w: registry mirror %q: %q is not an http(s) URL", ErrInvalidConfig, s, target)
 	}
 	m := Mirror{Registry: strings.ToLower(reg), Host: u.Host, Prefix: strings.Trim(u.Path, "/")}
-	// Both sides must make valid references.
-	if _, err := reference.ParseNormalizedNamed(m.Registry + "/x"); err != nil {
+	// Both sides must make valid references whose domain is the one given.
+	// A word without a dot or port ("mirror", "quay") is read as a Docker
+	// Hub account: the registry would never match a pull, and the mirror's
+	// rewritten pulls would go to Docker Hub. "index.docker.io" is read as
+	// "docker.io".
+	if err := mirrorDomain(m.Registry+"/x", m.Registry); err != nil {
 		return Mirror{}, fmt.Errorf("%w: registry mirror %q: registry %q: %v", ErrInvalidConfig, s, reg, err)
 	}
-	if _, err := reference.ParseNormalizedNamed(m.base() + "/x"); err != nil {
+	if err := mirrorDomain(m.base()+"/x", m.Host); err != nil {
 		return Mirror{}, fmt.Errorf("%w: registry mirror %q: %v", ErrInvalidConfig, s, err)
 	}
 	return m, nil
+}
+
+// mirrorDomain checks that ref parses and names a repository on domain.
+func mirrorDomain(ref, domain string) error {
+	named, err := reference.ParseNormalizedNamed(ref)
+	if err != nil {
+		return err
+	}
+	if got := reference.Domain(named); got != domain {
+		return fmt.Errorf("%q is read as a name on %q, not on %q: give a host with a dot or a port, or localhost", ref, got, domain)
+	}
+	return nil
 }
 
 func (m Mirror) base() string {

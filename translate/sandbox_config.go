@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"path"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -142,6 +143,12 @@ func SandboxCreateConfig(cfg *runtimeapi.PodSandboxConfig, runtimeHandler string
 	return c, nil
 }
 
+// sbxHostname is what a pod's hostname may be: Docker writes it into the
+// pod's /etc/hosts as it is (a newline would add a hosts entry), and the
+// kernel takes at most 64 bytes. The kubelet sends a DNS label or, with
+// setHostnameAsFQDN, a name of at most 64 bytes.
+var sbxHostname = regexp.MustCompile(`^[a-zA-Z0-9._-]{0,64}$`)
+
 func cfgSbxNamespaces(ns *runtimeapi.NamespaceOption, networkMode, hostname string) cfgOpt {
 	return func(c *Created) error {
 		switch ns.GetNetwork() {
@@ -152,6 +159,9 @@ func cfgSbxNamespaces(ns *runtimeapi.NamespaceOption, networkMode, hostname stri
 				c.ignore("hostname", "host network: the pod has the node's hostname")
 			}
 		case runtimeapi.NamespaceMode_POD, runtimeapi.NamespaceMode_CONTAINER:
+			if !sbxHostname.MatchString(hostname) {
+				return cfgInvalid("hostname %q: want at most 64 letters, digits, '.', '-' or '_'", hostname)
+			}
 			c.HostConfig.NetworkMode = container.NetworkMode(networkMode)
 			c.Config.Hostname = hostname
 		default:

@@ -88,6 +88,9 @@ func secUser(uid *runtimeapi.Int64Value, name string, gid *runtimeapi.Int64Value
 		if strings.ContainsAny(name, ":\x00") {
 			return cfgInvalid("run_as_username %q contains ':' or NUL", name)
 		}
+		if idOutOfRange(name) {
+			return cfgInvalid("run_as_username %q is read as a numeric id outside [0, %d]", name, maxID)
+		}
 		user := name
 		switch {
 		case name != "" && uid != nil:
@@ -113,14 +116,26 @@ func secUser(uid *runtimeapi.Int64Value, name string, gid *runtimeapi.Int64Value
 // range: Docker would run it as is.
 func secImageUser(user string) error {
 	for _, part := range strings.SplitN(user, ":", 2) {
-		if !isDigits(part) {
-			continue
-		}
-		if n, err := strconv.ParseInt(part, 10, 64); err != nil || n > maxID {
+		if idOutOfRange(part) {
 			return cfgInvalid("image USER %q: id %s is outside [0, %d]", user, part, maxID)
 		}
 	}
 	return nil
+}
+
+// idOutOfRange reports whether Docker reads a user or group as a number
+// outside [0, maxID]. Docker (moby/sys/user) reads it with strconv.Atoi, so
+// a sign counts ("+4294967296", "-1"), and matches that number against the
+// image's /etc/passwd before any range check: an entry with uid 2^32 there
+// makes "+4294967296" run as root (uint32 wrap, measured on Docker 20.10),
+// while ImageUser reports no uid and the kubelet's runAsNonRoot check lets it
+// pass. Digits too long for an int are refused too: never a valid id.
+func idOutOfRange(s string) bool {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return isDigits(s)
+	}
+	return n < 0 || n > maxID
 }
 
 // secGroups maps supplemental_groups to GroupAdd and checks the policy;

@@ -135,6 +135,7 @@ type Daemon struct {
 	Image      runtimeapi.ImageServiceClient
 
 	t    testing.TB
+	bin  string   // the dockercri binary
 	args []string // the full command line after the binary
 
 	mu      sync.Mutex
@@ -151,6 +152,13 @@ type Daemon struct {
 // test the daemon gets SIGTERM and must exit 0 within 10 s.
 func StartDockercri(t testing.TB, args ...string) *Daemon {
 	t.Helper()
+	return StartDockercriBinary(t, Binary(), args...)
+}
+
+// StartDockercriBinary is StartDockercri with another dockercri binary (one
+// built with -race, say).
+func StartDockercriBinary(t testing.TB, bin string, args ...string) *Daemon {
+	t.Helper()
 	env := LoadEnv(t)
 	dir := t.TempDir()
 	if len(dir) > 80 { // a unix socket path has at most 107 bytes
@@ -166,6 +174,7 @@ func StartDockercri(t testing.TB, args ...string) *Daemon {
 		RootDir:    filepath.Join(dir, "root"),
 		LogPath:    filepath.Join(dir, "dockercri.log"),
 		t:          t,
+		bin:        bin,
 	}
 	d.Endpoint = "unix://" + d.SocketPath
 	d.args = append([]string{
@@ -194,7 +203,7 @@ func (d *Daemon) start() {
 		d.t.Fatal(err)
 	}
 	defer logFile.Close()
-	cmd := exec.Command(Binary(), d.args...)
+	cmd := exec.Command(d.bin, d.args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.Env = withoutEnv(os.Environ(), "NOTIFY_SOCKET")
 	// If the test binary dies, so does the daemon.
