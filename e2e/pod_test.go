@@ -1,7 +1,9 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -396,5 +398,53 @@ func wantStatus(t *testing.T, what string, err error, want codes.Code) {
 	t.Helper()
 	if status.Code(err) != want {
 		t.Errorf("%s: error = %v, want code %v", what, err, want)
+	}
+}
+
+// RunPodSandbox calls whose clients give up at every point of the call
+// (deadlines from 5 to 395 ms) leave nothing: what Docker finished creating
+// for a request that had ended is removed, and what succeeded is the
+// caller's.
+func TestRunPodSandboxGivenUpLeavesNothing(t *testing.T) {
+	d := framework.StartDockercri(t)
+	const n = 40
+	var names []string
+	for i := range n {
+		names = append(names, fmt.Sprintf("late%d", i))
+	}
+	removePodsAfter(t, names...)
+	var made []string
+	for i, name := range names {
+		ctx, cancel := context.WithTimeout(framework.Context(t), time.Duration(5+i*10)*time.Millisecond)
+		resp, err := d.Runtime.RunPodSandbox(ctx, &runtimeapi.RunPodSandboxRequest{Config: podConfig(t, name)})
+		cancel()
+		if err == nil {
+			made = append(made, resp.GetPodSandboxId())
+		}
+	}
+	ctx := framework.Context(t)
+	for _, id := range made {
+		if _, err := d.Runtime.RemovePodSandbox(ctx, &runtimeapi.RemovePodSandboxRequest{PodSandboxId: id}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A create Docker was still finishing when its call ended is removed
+	// within the call's own cleanup: give it a moment.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var left []string
+		for _, name := range names {
+			if out := strings.TrimSpace(framework.Docker(t, "ps", "-aq", "--filter", "name=_"+name+"_e2e_uid-"+name+"_")); out != "" {
+				left = append(left, name)
+			}
+		}
+		if len(left) == 0 {
+			t.Logf("%d of %d calls succeeded; nothing left", len(made), n)
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("pause containers left by calls that gave up: %v", left)
+		}
+		time.Sleep(500 * time.Millisecond)
 	}
 }

@@ -3,6 +3,7 @@ package shim
 import (
 	"context"
 	"fmt"
+	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
@@ -44,9 +45,9 @@ func (s *Service) cgroupDriver(ctx context.Context) (string, error) {
 // resolved by removing it; a conflict with a running one gets a suffixed
 // name, which the naming scheme parses back.
 func createNamed(ctx context.Context, d Docker, name string, c *translate.Created) (string, error) {
-	resp, err := d.ContainerCreate(ctx, c.Config, c.HostConfig, nil, nil, name)
+	id, err := createDetached(ctx, d, name, c)
 	if err == nil {
-		return resp.ID, nil
+		return id, nil
 	}
 	if !cerrdefs.IsConflict(err) {
 		return "", err
@@ -64,9 +65,31 @@ func createNamed(ctx context.Context, d Docker, name string, c *translate.Create
 			return "", fmt.Errorf("%w (and removing the leftover failed: %v)", err, rerr)
 		}
 	}
-	resp, err = d.ContainerCreate(ctx, c.Config, c.HostConfig, nil, nil, retryName)
+	return createDetached(ctx, d, retryName, c)
+}
+
+// createTimeout bounds a container create that no longer follows its
+// request's cancellation.
+const createTimeout = time.Minute
+
+// createDetached creates a container whatever becomes of the request: Docker
+// finishes a create whose client has gone, and the container would be left
+// with nobody knowing its id (a NOTREADY pod until the kubelet's garbage
+// collection). The create runs under its own bound; when the request has
+// ended meanwhile, the new container is removed and the request's error
+// returned.
+func createDetached(ctx context.Context, d Docker, name string, c *translate.Created) (string, error) {
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), createTimeout)
+	defer cancel()
+	resp, err := d.ContainerCreate(cctx, c.Config, c.HostConfig, nil, nil, name)
 	if err != nil {
 		return "", err
+	}
+	if err := ctx.Err(); err != nil {
+		rollback("container created for a request that ended", resp.ID, func(ctx context.Context) error {
+			return forceRemove(ctx, d, resp.ID)
+		})
+		return "", fmt.Errorf("create %s: %w", name, err)
 	}
 	return resp.ID, nil
 }

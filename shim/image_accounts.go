@@ -81,20 +81,23 @@ func (s *Service) readAccounts(ctx context.Context, imageID string) (acc *transl
 		return nil, err
 	}
 	name := accountsScratchPrefix + hex.EncodeToString(suffix)
-	resp, err := s.docker.ContainerCreate(ctx, &container.Config{
-		Image:           imageID,
-		Entrypoint:      []string{"/never-started"}, // an image may have no command
-		NetworkDisabled: true,
-	}, &container.HostConfig{NetworkMode: "none", LogConfig: container.LogConfig{Type: "none"}}, nil, nil, name)
+	id, err := createDetached(ctx, s.docker, name, &translate.Created{
+		Config: &container.Config{
+			Image:           imageID,
+			Entrypoint:      []string{"/never-started"}, // an image may have no command
+			NetworkDisabled: true,
+		},
+		HostConfig: &container.HostConfig{NetworkMode: "none", LogConfig: container.LogConfig{Type: "none"}},
+	})
 	if err != nil {
 		return nil, fmt.Errorf("read the accounts of image %s: create %s: %w", imageID, name, err)
 	}
-	defer rollback("scratch container", resp.ID, func(ctx context.Context) error { return forceRemove(ctx, s.docker, resp.ID) })
+	defer rollback("scratch container", id, func(ctx context.Context) error { return forceRemove(ctx, s.docker, id) })
 	acc = &translate.Accounts{}
-	if acc.Passwd, err = s.copyFile(ctx, resp.ID, "/etc/passwd"); err != nil {
+	if acc.Passwd, err = s.copyFile(ctx, id, "/etc/passwd"); err != nil {
 		return nil, fmt.Errorf("read /etc/passwd of image %s: %w", imageID, err)
 	}
-	if acc.Group, err = s.copyFile(ctx, resp.ID, "/etc/group"); err != nil {
+	if acc.Group, err = s.copyFile(ctx, id, "/etc/group"); err != nil {
 		return nil, fmt.Errorf("read /etc/group of image %s: %w", imageID, err)
 	}
 	return acc, nil
