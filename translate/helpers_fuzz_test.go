@@ -8,6 +8,9 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+
 	"github.com/docker/docker/api/types/container"
 )
 
@@ -136,4 +139,33 @@ func fuzzCheckLogPath(t *testing.T, dir, logPath, got string) {
 	if got == clean || !strings.HasPrefix(got, strings.TrimSuffix(clean, "/")+"/") {
 		t.Fatalf("LogPath(%q, %q) = %q escapes the log directory", dir, logPath, got)
 	}
+}
+
+// fuzzSameKnown compares two messages field by field, leaving out unknown
+// fields: the fuzzer's bytes may carry fields this cri-api does not know,
+// which no translation can (or should) carry through.
+func fuzzSameKnown(a, b proto.Message) bool {
+	return proto.Equal(fuzzKnownOnly(a), fuzzKnownOnly(b))
+}
+
+func fuzzKnownOnly(m proto.Message) proto.Message {
+	if m == nil {
+		return nil
+	}
+	c := proto.Clone(m)
+	var strip func(protoreflect.Message)
+	strip = func(r protoreflect.Message) {
+		if !r.IsValid() {
+			return
+		}
+		r.SetUnknown(nil)
+		r.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+			if fd.Message() != nil && !fd.IsList() && !fd.IsMap() {
+				strip(v.Message())
+			}
+			return true
+		})
+	}
+	strip(c.ProtoReflect())
+	return c
 }
