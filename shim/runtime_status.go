@@ -11,10 +11,13 @@ import (
 	"dockercri/translate"
 )
 
-// Reasons in RuntimeCondition, stable strings the kubelet shows in node status.
+// Reasons in RuntimeCondition, stable strings the kubelet shows in node
+// status. reasonPodTrafficDropped comes with NetworkReady true: see
+// cni.ForwardingProblem.
 const (
-	reasonDockerNotReady  = "DockerDaemonNotReady"
-	reasonNetworkNotReady = "NetworkPluginNotReady"
+	reasonDockerNotReady    = "DockerDaemonNotReady"
+	reasonNetworkNotReady   = "NetworkPluginNotReady"
+	reasonPodTrafficDropped = "PodTrafficDropped"
 )
 
 // statusPingTimeout bounds the ping behind Status: a dockerd that takes
@@ -40,6 +43,10 @@ func (s *Service) Status(ctx context.Context, req *runtimeapi.StatusRequest) (*r
 		if err := s.cfg.Network.Status(); err != nil {
 			networkCond.Status, networkCond.Reason = false, reasonNetworkNotReady
 			networkCond.Message = err.Error()
+		} else if w := s.cfg.Network.Warning(); w != "" {
+			// Ready all the same: pods get their addresses, and an operator
+			// rule this cannot see may let their traffic through.
+			networkCond.Reason, networkCond.Message = reasonPodTrafficDropped, w
 		}
 	}
 	resp := &runtimeapi.StatusResponse{

@@ -19,12 +19,19 @@ import (
 type fakeNetwork struct {
 	mu       sync.Mutex
 	notReady error
+	warning  string
 	addErr   error
 	calls    []string
 	pods     map[string]cni.Pod // attached, by sandbox ID
 }
 
 func newFakeNetwork() *fakeNetwork { return &fakeNetwork{pods: map[string]cni.Pod{}} }
+
+func (n *fakeNetwork) Warning() string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.warning
+}
 
 func (n *fakeNetwork) Status() error {
 	n.mu.Lock()
@@ -136,6 +143,22 @@ func TestCNIAddFailureRollsBack(t *testing.T) {
 	}
 	if len(f.containers) != 0 || len(c.svc.checkpoints.ids()) != 0 {
 		t.Fatalf("left behind: %d containers, %d checkpoints", len(f.containers), len(c.svc.checkpoints.ids()))
+	}
+}
+
+// A network that will drop pod traffic is still ready (pods get their
+// addresses), and the condition says what to fix.
+func TestCNIWarningInStatus(t *testing.T) {
+	f, n := fakeWithImages(), newFakeNetwork()
+	n.warning = "pod traffic between pods will be dropped: add the firewall plugin"
+	c := newTestClients(t, f, withNetwork(n))
+	st, err := c.runtime.Status(testContext(t), &runtimeapi.StatusRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cond := st.GetStatus().GetConditions()[1]
+	if cond.GetType() != runtimeapi.NetworkReady || !cond.GetStatus() || cond.GetReason() != reasonPodTrafficDropped || cond.GetMessage() != n.warning {
+		t.Fatalf("network condition = %v", cond)
 	}
 }
 

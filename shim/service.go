@@ -64,6 +64,9 @@ type Config struct {
 type PodNetwork interface {
 	// Status is nil when pods can be attached, else why not.
 	Status() error
+	// Warning says why pods that can be attached will not reach each other
+	// (Docker's FORWARD policy, say), "" when nothing shows that.
+	Warning() string
 	Setup(ctx context.Context, pod cni.Pod) ([]string, error)
 	Teardown(ctx context.Context, pod cni.Pod) error
 }

@@ -77,6 +77,7 @@ func newNode(o *options) (_ *node, retErr error) {
 		if err != nil {
 			return nil, err
 		}
+		nw.Warning() // logs, at start, a config that will drop pod traffic
 		network = nw
 	}
 	n.svc, err = shim.New(docker, shim.Config{

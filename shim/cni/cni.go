@@ -31,6 +31,9 @@ type Config struct {
 	ConfDir  string        // network configs: *.conf, *.conflist, *.json
 	CacheDir string        // libcni's cache of results, for DEL ("" = libcni's default)
 	Timeout  time.Duration // bound of one ADD or DEL (0 = none)
+	// ReadFilterTable returns the host's iptables filter table as
+	// iptables-save prints it, for Warning (nil = run iptables-save).
+	ReadFilterTable func() (string, error)
 }
 
 // PortMapping is one host port, for the portmap plugin.
@@ -70,6 +73,8 @@ type Network struct {
 
 	mu     sync.Mutex
 	loaded *loadedConf
+
+	forward forwardCheck
 }
 
 type loadedConf struct {
@@ -87,6 +92,9 @@ func New(cfg Config) (*Network, error) {
 	lo, err := libcni.ConfListFromBytes([]byte(loopbackConf))
 	if err != nil {
 		return nil, fmt.Errorf("cni: loopback config: %w", err)
+	}
+	if cfg.ReadFilterTable == nil {
+		cfg.ReadFilterTable = iptablesSaveFilter
 	}
 	return &Network{
 		cfg:    cfg,
