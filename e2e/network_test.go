@@ -52,7 +52,8 @@ func newCNINet(t *testing.T, bridge string, subnets ...string) *cniNet {
 }
 
 // writeConf writes the network config: a bridge (or a plugin of that type
-// wrapping it) with host-local IPAM, and portmap.
+// wrapping it) with host-local IPAM, portmap, and firewall, which lets the
+// pods' traffic through Docker's FORWARD policy DROP.
 func (n *cniNet) writeConf(t *testing.T, pluginType string, subnets ...string) {
 	t.Helper()
 	var ranges []string
@@ -64,7 +65,8 @@ func (n *cniNet) writeConf(t *testing.T, pluginType string, subnets ...string) {
   "plugins": [
     {"type": %q, "bridge": %q, "isGateway": true, "hairpinMode": true,
      "ipam": {"type": "host-local", "ranges": [%s], "dataDir": %q}},
-    {"type": "portmap", "capabilities": {"portMappings": true}, "snat": true}
+    {"type": "portmap", "capabilities": {"portMappings": true}, "snat": true},
+    {"type": "firewall"}
   ]
 }`, pluginType, n.bridge, strings.Join(ranges, ", "), n.ipamDir)
 	tmp := filepath.Join(n.confDir, ".tmp")
@@ -194,7 +196,8 @@ func TestCNIDualStack(t *testing.T) {
 }
 
 // TestCNINetworkReadyFollowsConfig: NetworkReady is false, with a reason,
-// until a config is written, then true without a restart.
+// until a config is written, then true without a restart; a config that will
+// drop pod traffic on this Docker host is named in the condition.
 func TestCNINetworkReadyFollowsConfig(t *testing.T) {
 	n := newCNINet(t, "dcrit2")
 	d := framework.StartDockercri(t, n.args...)
@@ -214,8 +217,20 @@ func TestCNINetworkReadyFollowsConfig(t *testing.T) {
 	if c := network(); c.GetStatus() || c.GetReason() == "" || !strings.Contains(c.GetMessage(), n.confDir) {
 		t.Fatalf("without a config: %v", c)
 	}
-	n.writeConf(t, "bridge", "10.209.2.0/24")
-	if c := network(); !c.GetStatus() {
+	// A plain bridge and portmap, as most examples have it: ready, but on
+	// this Docker host (FORWARD policy DROP, bridged traffic through
+	// iptables) pods could not reach each other, and the condition says so.
+	plain := fmt.Sprintf(`{"cniVersion": "1.0.0", "name": "dcri-plain", "plugins": [
+    {"type": "bridge", "bridge": %q, "ipam": {"type": "host-local", "ranges": [[{"subnet": "10.209.2.0/24"}]], "dataDir": %q}},
+    {"type": "portmap", "capabilities": {"portMappings": true}}]}`, n.bridge, n.ipamDir)
+	if err := os.WriteFile(filepath.Join(n.confDir, "10-dcri.conflist"), []byte(plain), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if c := network(); !c.GetStatus() || c.GetReason() != "PodTrafficDropped" || !strings.Contains(c.GetMessage(), `"firewall"`) {
+		t.Fatalf("with a plain bridge config on Docker's FORWARD DROP: %v", c)
+	}
+	n.writeConf(t, "bridge", "10.209.2.0/24") // with the firewall plugin
+	if c := network(); !c.GetStatus() || c.GetReason() != "" {
 		t.Fatalf("with a config: %v", c)
 	}
 }

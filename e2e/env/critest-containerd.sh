@@ -47,7 +47,8 @@ EOF
   "plugins": [
     {"type": "bridge", "bridge": "$CC_BRIDGE", "isGateway": true, "hairpinMode": true,
      "ipam": {"type": "host-local", "ranges": [[{"subnet": "$CC_SUBNET"}]], "dataDir": "$CC_DATA/ipam"}},
-    {"type": "portmap", "capabilities": {"portMappings": true}, "snat": true}
+    {"type": "portmap", "capabilities": {"portMappings": true}, "snat": true},
+    {"type": "firewall"}
   ]
 }
 EOF

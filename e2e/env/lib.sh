@@ -207,14 +207,46 @@ start_containerd() {
 		{ tail -n 30 "$CONTAINERD_LOG" >&2; die "containerd did not answer on $CONTAINERD_SOCK"; }
 }
 
+# dockerd_args are the private dockerd's flags. Its networking is Docker's
+# default, as users run it: iptables and ip-forward on (so the FORWARD policy
+# is DROP) and masquerading, on a bridge and subnet of its own (dcri0,
+# E2E_BRIDGE_CIDR) that no other Docker on the machine uses.
+dockerd_args() {
+	printf '%s\n' -H "unix://$DOCKER_SOCK" \
+		--config-file "$DOCKER_DAEMON_JSON" \
+		--data-root "$DOCKER_DATA_ROOT" \
+		--exec-root "$DOCKER_EXEC_ROOT" \
+		--pidfile "$DOCKER_PIDFILE" \
+		--containerd "$CONTAINERD_SOCK" \
+		--bridge "$E2E_BRIDGE" \
+		--cgroup-parent "$E2E_CGROUP_PARENT" \
+		--exec-opt native.cgroupdriver=cgroupfs \
+		--oom-score-adjust 0
+}
+
+# kube_node_netfilter makes bridged traffic go through iptables, as on every
+# Kubernetes node (kubeadm's preflight wants it): br_netfilter and
+# net.bridge.bridge-nf-call-iptables=1.
+kube_node_netfilter() {
+	[[ -d /proc/sys/net/bridge ]] || modprobe br_netfilter || die "net.bridge.* needs the br_netfilter module"
+	sysctl -qw net.bridge.bridge-nf-call-iptables=1
+}
+
 start_dockerd() {
 	mkdir -p "$DOCKER_DATA_ROOT" "$DOCKER_EXEC_ROOT" "$DOCKER_CONFIG"
 	# A running dockerd reconnects by itself to a containerd started again.
 	start_containerd
 	ensure_bridge
+	kube_node_netfilter
+	local args
+	args=$(dockerd_args)
 	if dockerd_running; then
-		wait_for 60 dockerd docker_answers && return 0
-		die "dockerd (pid $(<"$DOCKER_PIDFILE")) runs but does not answer on $DOCKER_SOCK; see $DOCKER_LOG or run down.sh"
+		if [[ -f $E2E_RUN/dockerd.args && $(<"$E2E_RUN/dockerd.args") == "$args" ]]; then
+			wait_for 60 dockerd docker_answers && docker_forward_policy && return 0
+			die "dockerd (pid $(<"$DOCKER_PIDFILE")) runs but does not answer on $DOCKER_SOCK; see $DOCKER_LOG or run down.sh"
+		fi
+		log "dockerd runs with other flags than these scripts give it: restarting it"
+		stop_dockerd
 	fi
 	# A config file of our own, so that /etc/docker/daemon.json of a system
 	# Docker does not leak in; it only moves the daemon's identity key out of
@@ -222,30 +254,37 @@ start_dockerd() {
 	printf '{\n  "deprecated-key-path": "%s"\n}\n' "$DOCKER_KEY" >"$DOCKER_DAEMON_JSON"
 	log "starting dockerd (log: $DOCKER_LOG)"
 	rm -f "$DOCKER_SOCK"
+	echo "$args" >"$E2E_RUN/dockerd.args"
 	# dockerd writes --pidfile itself (and refuses one naming a live process),
 	# so spawn records the pid elsewhere, only to notice an early death.
-	spawn "$E2E_RUN/dockerd.spawn.pid" "$DOCKER_LOG" dockerd \
-		-H "unix://$DOCKER_SOCK" \
-		--config-file "$DOCKER_DAEMON_JSON" \
-		--data-root "$DOCKER_DATA_ROOT" \
-		--exec-root "$DOCKER_EXEC_ROOT" \
-		--pidfile "$DOCKER_PIDFILE" \
-		--containerd "$CONTAINERD_SOCK" \
-		--bridge "$E2E_BRIDGE" \
-		--iptables=false --ip6tables=false --ip-forward=false --ip-masq=false \
-		--cgroup-parent "$E2E_CGROUP_PARENT" \
-		--exec-opt native.cgroupdriver=cgroupfs \
-		--oom-score-adjust 0
+	local argv=()
+	mapfile -t argv <<<"$args"
+	spawn "$E2E_RUN/dockerd.spawn.pid" "$DOCKER_LOG" dockerd "${argv[@]}"
 	local pid i
 	pid=$(<"$E2E_RUN/dockerd.spawn.pid")
 	rm -f "$E2E_RUN/dockerd.spawn.pid"
 	for ((i = 0; i < 300; i++)); do
-		docker_answers && return 0
+		if docker_answers; then
+			docker_forward_policy
+			return 0
+		fi
 		[[ -d /proc/$pid ]] || break
 		sleep 0.2
 	done
 	tail -n 30 "$DOCKER_LOG" >&2
 	die "dockerd did not answer on $DOCKER_SOCK (log: $DOCKER_LOG)"
+}
+
+# docker_forward_policy leaves the FORWARD policy as Docker leaves it on a
+# host it booted on: DROP. Docker sets it when it turns IP forwarding on
+# itself, so a host where forwarding was on already (an earlier test run, a
+# Kubernetes node set up first) keeps ACCEPT and would hide what a pod
+# network meets on a real Docker host.
+docker_forward_policy() {
+	if iptables -S FORWARD | grep -qx -- '-P FORWARD ACCEPT'; then
+		log "FORWARD policy ACCEPT: setting DROP, as Docker does on a host where it enables forwarding"
+		iptables -P FORWARD DROP
+	fi
 }
 
 stop_dockerd() {

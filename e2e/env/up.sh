@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Brings up dockercri's end-to-end environment, as root:
 #   - a private containerd + dockerd (own data root, exec root, socket, pidfile,
-#     bridge dcri0, cgroup parent /dockercri-e2e, no iptables), which never
-#     touches a Docker already on the machine;
+#     bridge dcri0, cgroup parent /dockercri-e2e), which never touches a Docker
+#     already on the machine, with Docker's default networking (iptables on,
+#     FORWARD policy DROP) and bridged traffic through iptables, as on a
+#     Kubernetes node;
 #   - two local registries: 127.0.0.1:5000 (open) and 127.0.0.1:5001 (htpasswd);
 #   - the pause image and busybox test images, pushed to the registries and
 #     removed from the daemon so that tests exercise real pulls;
