@@ -3,7 +3,6 @@ package shim
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"reflect"
 	"runtime"
 	"testing"
@@ -11,7 +10,6 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
@@ -156,17 +154,7 @@ func stalledEventsClient(t *testing.T, svc *Service) (*testClients, chan struct{
 	}
 	srv := grpc.NewServer(grpc.ChainStreamInterceptor(svc.StreamInterceptor, stall))
 	runtimeapi.RegisterRuntimeServiceServer(srv, svc)
-	lis, err := Listen("unix://" + filepath.Join(t.TempDir(), "stalled.sock"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(lis)
-	t.Cleanup(srv.Stop)
-	conn, err := grpc.NewClient("unix://"+lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
+	conn := serve(t, srv)
 	return &testClients{svc: svc, runtime: runtimeapi.NewRuntimeServiceClient(conn)}, release
 }
 

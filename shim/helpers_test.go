@@ -40,11 +40,22 @@ func newTestClients(t *testing.T, d Docker, mutate ...func(*Config)) *testClient
 	if err != nil {
 		t.Fatal(err)
 	}
+	conn := serve(t, NewGRPCServer(svc))
+	return &testClients{
+		svc:     svc,
+		runtime: runtimeapi.NewRuntimeServiceClient(conn),
+		image:   runtimeapi.NewImageServiceClient(conn),
+	}
+}
+
+// serve runs srv on a unix socket of the test's and returns a client
+// connection to it; both end with the test.
+func serve(t *testing.T, srv *grpc.Server) *grpc.ClientConn {
+	t.Helper()
 	lis, err := Listen("unix://" + filepath.Join(t.TempDir(), "cri.sock"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := NewGRPCServer(svc)
 	go srv.Serve(lis)
 	t.Cleanup(srv.Stop)
 	conn, err := grpc.NewClient("unix://"+lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
@@ -52,11 +63,7 @@ func newTestClients(t *testing.T, d Docker, mutate ...func(*Config)) *testClient
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	return &testClients{
-		svc:     svc,
-		runtime: runtimeapi.NewRuntimeServiceClient(conn),
-		image:   runtimeapi.NewImageServiceClient(conn),
-	}
+	return conn
 }
 
 func testContext(t *testing.T) context.Context {
