@@ -129,7 +129,9 @@ func bridgeNFCallIptables() bool {
 	return err == nil && strings.TrimSpace(string(b)) == "1"
 }
 
-// iptablesSaveFilter runs iptables-save for the filter table.
+// iptablesSaveFilter runs iptables-save for the filter table. It runs at
+// most every forwardCheckTTL for whichever caller comes then, so it is bounded
+// on its own (5 s) rather than by that caller's request.
 func iptablesSaveFilter() (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
