@@ -18,8 +18,8 @@ func TestPackageBoundaries(t *testing.T) {
 		dir    string
 		forbid []string
 	}{
-		{dir: "../translate", forbid: []string{"dockercri/shim", "dockercri/streaming", "github.com/docker/docker/client",
-			"github.com/moby/moby/client", "google.golang.org/grpc", "net/http", "os/exec"}},
+		{dir: "../translate", forbid: []string{"dockercri/shim", "dockercri/streaming", "github.com/moby/moby/client",
+			"google.golang.org/grpc", "net/http", "os/exec"}},
 		{dir: "../streaming", forbid: []string{"dockercri/shim"}},
 		{dir: "cgroups", forbid: []string{"dockercri/shim"}},
 		{dir: "cni", forbid: []string{"dockercri/shim"}},

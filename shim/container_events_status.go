@@ -4,8 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/docker/docker/api/types/events"
-	"github.com/docker/docker/api/types/filters"
+	"github.com/moby/moby/api/types/events"
 	"k8s.io/klog/v2"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
@@ -88,7 +87,7 @@ func (s *Service) eventSandboxStatus(ctx context.Context, id, kind, name string)
 // podContainerStatuses reports every app container of the pod.
 func (s *Service) podContainerStatuses(ctx context.Context, sandboxID string) ([]*runtimeapi.ContainerStatus, error) {
 	list, err := listOurs(ctx, s.docker, translate.ContainerTypeContainer, true,
-		filters.Arg("label", translate.LabelSandboxID+"="+sandboxID))
+		filterArg("label", translate.LabelSandboxID+"="+sandboxID))
 	if err != nil {
 		return nil, fmt.Errorf("list containers of pod %s: %w", sandboxID, err)
 	}

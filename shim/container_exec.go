@@ -7,8 +7,8 @@ import (
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/pkg/stdcopy"
+	"github.com/moby/moby/api/pkg/stdcopy"
+	"github.com/moby/moby/client"
 	"k8s.io/klog/v2"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
@@ -94,11 +94,11 @@ func (s *Service) streamServer() (StreamServer, error) {
 // dropped. When the process has exited but a child it left in the background
 // still holds the output open, reading stops after execTimes.grace.
 func runExecSync(ctx context.Context, d Docker, id string, cmd []string) (*runtimeapi.ExecSyncResponse, error) {
-	created, err := d.ContainerExecCreate(ctx, id, container.ExecOptions{Cmd: cmd, AttachStdout: true, AttachStderr: true})
+	created, err := d.ExecCreate(ctx, id, client.ExecCreateOptions{Cmd: cmd, AttachStdout: true, AttachStderr: true})
 	if err != nil {
 		return nil, fmt.Errorf("create exec in container %s: %w", id, err)
 	}
-	hj, err := d.ContainerExecAttach(ctx, created.ID, container.ExecAttachOptions{})
+	hj, err := d.ExecAttach(ctx, created.ID, client.ExecAttachOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("start exec %s in container %s: %w", created.ID, id, err)
 	}
@@ -133,7 +133,7 @@ func runExecSync(ctx context.Context, d Docker, id string, cmd []string) (*runti
 			}
 			return nil, fmt.Errorf("exec %s in container %s: %w", created.ID, id, ctx.Err())
 		}
-		in, err := d.ContainerExecInspect(ctx, created.ID)
+		in, err := d.ExecInspect(ctx, created.ID, client.ExecInspectOptions{})
 		if err != nil {
 			if ctx.Err() != nil {
 				continue // the next round kills it

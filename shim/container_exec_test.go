@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/docker/docker/pkg/stdcopy"
+	"github.com/moby/moby/api/pkg/stdcopy"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
@@ -133,7 +133,7 @@ func TestStreamingCallsBadInput(t *testing.T) {
 			p.f.resetCalls()
 			wantCode(t, tt.give(), tt.want)
 			for _, call := range p.f.callLog() {
-				if strings.HasPrefix(call, "ContainerExec") || strings.HasPrefix(call, "ContainerAttach") {
+				if strings.HasPrefix(call, "Exec") || strings.HasPrefix(call, "ContainerAttach") {
 					t.Fatalf("Docker was asked to %s", call)
 				}
 			}
@@ -190,8 +190,8 @@ func TestStreamingCallsWithoutStreamServer(t *testing.T) {
 // writeOutput is an exec script printing to both streams and exiting code.
 func writeOutput(stdout, stderr string, code int) func(*fakeExec, net.Conn) int {
 	return func(_ *fakeExec, conn net.Conn) int {
-		_, _ = stdcopy.NewStdWriter(conn, stdcopy.Stdout).Write([]byte(stdout))
-		_, _ = stdcopy.NewStdWriter(conn, stdcopy.Stderr).Write([]byte(stderr))
+		_, _ = newStdWriter(conn, stdcopy.Stdout).Write([]byte(stdout))
+		_, _ = newStdWriter(conn, stdcopy.Stderr).Write([]byte(stderr))
 		return code
 	}
 }
@@ -208,12 +208,12 @@ func TestExecSyncOutputAndCalls(t *testing.T) {
 		t.Fatalf("response = %v", resp)
 	}
 	calls := withoutLogCalls(p.f.callLog())
-	want := []string{"ContainerInspect " + p.running, "ContainerExecCreate " + p.running + " sh -c x"}
-	if len(calls) < 4 || !equalCalls(calls[:2], want) || !strings.HasPrefix(calls[2], "ContainerExecAttach ") {
+	want := []string{"ContainerInspect " + p.running, "ExecCreate " + p.running + " sh -c x"}
+	if len(calls) < 4 || !equalCalls(calls[:2], want) || !strings.HasPrefix(calls[2], "ExecAttach ") {
 		t.Fatalf("calls =\n%s", strings.Join(calls, "\n"))
 	}
 	for _, c := range calls[3:] {
-		if !strings.HasPrefix(c, "ContainerExecInspect ") {
+		if !strings.HasPrefix(c, "ExecInspect ") {
 			t.Fatalf("after the attach, only exec inspects; got %s", c)
 		}
 	}
@@ -246,7 +246,7 @@ func TestExecSyncStopsReadingAfterExitWhenAChildHoldsTheOutput(t *testing.T) {
 	fastExecTimes(t)
 	p := newExecPod(t)
 	p.setScript(func(e *fakeExec, conn net.Conn) int {
-		_, _ = stdcopy.NewStdWriter(conn, stdcopy.Stdout).Write([]byte("started\n"))
+		_, _ = newStdWriter(conn, stdcopy.Stdout).Write([]byte("started\n"))
 		p.f.exitExec(e, 0)
 		_, _ = io.Copy(io.Discard, conn) // the child: holds the pipe until closed
 		return 0
@@ -264,14 +264,14 @@ func TestExecSyncStopsReadingAfterExitWhenAChildHoldsTheOutput(t *testing.T) {
 func TestExecSyncTruncatesBigOutput(t *testing.T) {
 	p := newExecPod(t)
 	p.setScript(func(_ *fakeExec, conn net.Conn) int {
-		w := stdcopy.NewStdWriter(conn, stdcopy.Stdout)
+		w := newStdWriter(conn, stdcopy.Stdout)
 		chunk := bytes.Repeat([]byte("x"), 1<<20)
 		for range 20 {
 			if _, err := w.Write(chunk); err != nil {
 				return 1
 			}
 		}
-		_, _ = stdcopy.NewStdWriter(conn, stdcopy.Stderr).Write([]byte("tail"))
+		_, _ = newStdWriter(conn, stdcopy.Stderr).Write([]byte("tail"))
 		return 7
 	})
 	// Called directly: the test clients keep gRPC's 4 MiB receive default.

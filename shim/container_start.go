@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/docker/docker/api/types/container"
+	"github.com/moby/moby/client"
 	"k8s.io/klog/v2"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
@@ -30,7 +30,7 @@ func (s *Service) StartContainer(ctx context.Context, req *runtimeapi.StartConta
 			return nil, failedPrecondition("container %s: open log file: %v", in.ID, err)
 		}
 	}
-	if err := s.docker.ContainerStart(ctx, in.ID, container.StartOptions{}); err != nil {
+	if _, err := s.docker.ContainerStart(ctx, in.ID, client.ContainerStartOptions{}); err != nil {
 		if w != nil {
 			w.Close()
 		}

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/docker/docker/api/types/container"
+	"github.com/moby/moby/api/types/container"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
@@ -77,7 +77,7 @@ func (s *Service) describeImage(ctx context.Context, st *runtimeapi.ContainerSta
 	if err != nil {
 		return
 	}
-	cri, _ := translate.ImageFromInspect(img, nil)
+	cri, _ := translate.ImageFromInspect(img.InspectResponse, nil)
 	if strings.HasPrefix(st.GetImage().GetImage(), "sha256:") && len(cri.GetRepoTags()) > 0 {
 		st.Image = &runtimeapi.ImageSpec{Image: cri.GetRepoTags()[0]}
 	}

@@ -11,9 +11,7 @@ import (
 	"testing"
 
 	cerrdefs "github.com/containerd/errdefs"
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/network"
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/moby/moby/client"
 	"google.golang.org/grpc/codes"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
@@ -221,13 +219,12 @@ type oldDocker struct {
 	unknown string
 }
 
-func (d oldDocker) ContainerCreate(ctx context.Context, cfg *container.Config, hc *container.HostConfig,
-	nc *network.NetworkingConfig, p *ocispec.Platform, name string) (container.CreateResponse, error) {
-	if hc != nil && slices.Contains(hc.CapAdd, d.unknown) {
-		d.record("ContainerCreate", name)
-		return container.CreateResponse{}, fmt.Errorf("invalid CapAdd: unknown capability: %q: %w", d.unknown, cerrdefs.ErrInvalidArgument)
+func (d oldDocker) ContainerCreate(ctx context.Context, opts client.ContainerCreateOptions) (client.ContainerCreateResult, error) {
+	if hc := opts.HostConfig; hc != nil && slices.Contains(hc.CapAdd, d.unknown) {
+		d.record("ContainerCreate", opts.Name)
+		return client.ContainerCreateResult{}, fmt.Errorf("invalid CapAdd: unknown capability: %q: %w", d.unknown, cerrdefs.ErrInvalidArgument)
 	}
-	return d.fakeDocker.ContainerCreate(ctx, cfg, hc, nc, p, name)
+	return d.fakeDocker.ContainerCreate(ctx, opts)
 }
 
 // On a host whose bounding set makes Docker's privileged mode fail,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/moby/moby/client"
 	"k8s.io/klog/v2"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
@@ -28,7 +29,8 @@ func (s *Service) UpdateContainerResources(ctx context.Context, req *runtimeapi.
 		return nil, fmt.Errorf("container %s: %w", in.ID, err)
 	}
 	logIgnored("container", in.ID, ignored)
-	if _, err := s.docker.ContainerUpdate(ctx, in.ID, update); err != nil {
+	opts := client.ContainerUpdateOptions{Resources: &update.Resources, RestartPolicy: &update.RestartPolicy}
+	if _, err := s.docker.ContainerUpdate(ctx, in.ID, opts); err != nil {
 		return nil, fmt.Errorf("update container %s: %w", in.ID, err)
 	}
 	klog.InfoS("Container resources updated", "container", in.ID)

@@ -4,7 +4,7 @@ import (
 	"context"
 	"testing"
 
-	"github.com/docker/docker/api/types/container"
+	"github.com/moby/moby/client"
 	"google.golang.org/grpc/codes"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
@@ -45,11 +45,11 @@ func TestDockerMetricsTimeEachCall(t *testing.T) {
 	d := WithDockerMetrics(f, m)
 	ctx := context.Background()
 	for range 2 {
-		if _, err := d.ContainerList(ctx, container.ListOptions{}); err != nil {
+		if _, err := d.ContainerList(ctx, client.ContainerListOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	_, _ = d.ContainerInspect(ctx, "absent") // a failed call is timed too
+	_, _ = d.ContainerInspect(ctx, "absent", client.ContainerInspectOptions{}) // a failed call is timed too
 	tests := []struct {
 		give string
 		want float64

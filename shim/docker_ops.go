@@ -6,7 +6,7 @@ import (
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
-	"github.com/docker/docker/api/types/container"
+	"github.com/moby/moby/client"
 	"k8s.io/klog/v2"
 
 	"dockercri/translate"
@@ -31,11 +31,11 @@ func (s *Service) cgroupDriver(ctx context.Context) (string, error) {
 	if d := s.driver.Load(); d != nil {
 		return *d, nil
 	}
-	info, err := s.docker.Info(ctx)
+	info, err := s.docker.Info(ctx, client.InfoOptions{})
 	if err != nil {
 		return "", fmt.Errorf("docker info: %w", err)
 	}
-	d := info.CgroupDriver
+	d := info.Info.CgroupDriver
 	s.driver.Store(&d)
 	return d, nil
 }
@@ -52,16 +52,17 @@ func createNamed(ctx context.Context, d Docker, name string, c *translate.Create
 	if !cerrdefs.IsConflict(err) {
 		return "", err
 	}
-	existing, ierr := d.ContainerInspect(ctx, name)
+	res, ierr := d.ContainerInspect(ctx, name, client.ContainerInspectOptions{})
 	if ierr != nil {
 		return "", fmt.Errorf("%w (and inspecting the conflicting container failed: %v)", err, ierr)
 	}
+	existing := res.Container
 	retryName := name
 	if existing.State != nil && existing.State.Running {
 		retryName = translate.WithConflictSuffix(name, existing.ID[:8])
 	} else {
 		klog.InfoS("Removing leftover container in the way of a new one", "name", name, "container", existing.ID)
-		if rerr := d.ContainerRemove(ctx, existing.ID, container.RemoveOptions{Force: true, RemoveVolumes: true}); rerr != nil && !cerrdefs.IsNotFound(rerr) {
+		if _, rerr := d.ContainerRemove(ctx, existing.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true}); rerr != nil && !cerrdefs.IsNotFound(rerr) {
 			return "", fmt.Errorf("%w (and removing the leftover failed: %v)", err, rerr)
 		}
 	}
@@ -81,7 +82,7 @@ const createTimeout = time.Minute
 func createDetached(ctx context.Context, d Docker, name string, c *translate.Created) (string, error) {
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), createTimeout)
 	defer cancel()
-	resp, err := d.ContainerCreate(cctx, c.Config, c.HostConfig, nil, nil, name)
+	resp, err := d.ContainerCreate(cctx, client.ContainerCreateOptions{Config: c.Config, HostConfig: c.HostConfig, Name: name})
 	if err != nil {
 		return "", err
 	}
@@ -97,7 +98,7 @@ func createDetached(ctx context.Context, d Docker, name string, c *translate.Cre
 // forceRemove force-removes a container with its anonymous volumes; an
 // absent one is fine.
 func forceRemove(ctx context.Context, d Docker, id string) error {
-	err := d.ContainerRemove(ctx, id, container.RemoveOptions{Force: true, RemoveVolumes: true})
+	_, err := d.ContainerRemove(ctx, id, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
 	if err != nil && !cerrdefs.IsNotFound(err) {
 		return fmt.Errorf("remove container %s: %w", id, err)
 	}

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	cerrdefs "github.com/containerd/errdefs"
-	"github.com/docker/docker/errdefs"
+	"github.com/moby/moby/client"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -24,7 +24,7 @@ func realConnectionError(t *testing.T) error {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	_, err = c.Ping(context.Background())
+	_, err = c.Ping(context.Background(), client.PingOptions{})
 	if err == nil {
 		t.Fatal("ping of an absent socket succeeded")
 	}
@@ -39,10 +39,11 @@ func TestToStatus(t *testing.T) {
 	}{
 		{name: "nil", give: nil, want: codes.OK},
 		{name: "docker down", give: fmt.Errorf("docker info: %w", realConnectionError(t)), want: codes.Unavailable},
-		{name: "docker not found", give: fmt.Errorf("x: %w", errdefs.NotFound(errors.New("no such image"))), want: codes.NotFound},
-		{name: "docker conflict", give: errdefs.Conflict(errors.New("in use")), want: codes.FailedPrecondition},
-		{name: "docker unauthorized", give: errdefs.Unauthorized(errors.New("no")), want: codes.Unauthenticated},
-		{name: "docker system error", give: errdefs.System(errors.New("boom")), want: codes.Internal},
+		// The client classes the daemon's HTTP errors so (404, 409, 401, 500).
+		{name: "docker not found", give: fmt.Errorf("x: %w", cerrdefs.ErrNotFound.WithMessage("no such image")), want: codes.NotFound},
+		{name: "docker conflict", give: cerrdefs.ErrConflict.WithMessage("in use"), want: codes.FailedPrecondition},
+		{name: "docker unauthorized", give: cerrdefs.ErrUnauthenticated.WithMessage("no"), want: codes.Unauthenticated},
+		{name: "docker system error", give: cerrdefs.ErrInternal.WithMessage("boom"), want: codes.Internal},
 		{name: "invalid reference", give: fmt.Errorf("x: %w", translate.ErrInvalidReference), want: codes.InvalidArgument},
 		{name: "invalid auth", give: translate.ErrInvalidAuth, want: codes.InvalidArgument},
 		{name: "helper invalid", give: invalidArgument("bad %s", "thing"), want: codes.InvalidArgument},

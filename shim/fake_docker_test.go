@@ -5,10 +5,16 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"iter"
+	"maps"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -19,14 +25,15 @@ import (
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/distribution/reference"
-	"github.com/docker/docker/api/types"
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/events"
-	"github.com/docker/docker/api/types/image"
-	"github.com/docker/docker/api/types/network"
-	"github.com/docker/docker/api/types/system"
-	"github.com/docker/docker/client"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
+	"github.com/moby/moby/api/pkg/stdcopy"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/events"
+	"github.com/moby/moby/api/types/image"
+	"github.com/moby/moby/api/types/jsonstream"
+	"github.com/moby/moby/api/types/network"
+	"github.com/moby/moby/api/types/system"
+	"github.com/moby/moby/client"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
@@ -39,9 +46,9 @@ type fakeDocker struct {
 	errs       map[string]error
 	down       error // returned by every call while set, like a stopped daemon
 	apiVersion string
-	version    types.Version
+	version    client.ServerVersionResult
 	info       system.Info
-	diskUsage  types.DiskUsage
+	diskUsage  client.DiskUsageResult
 
 	images     []*fakeImage
 	containers []*fakeContainer
@@ -94,7 +101,7 @@ func newFakeDocker() *fakeDocker {
 	return &fakeDocker{
 		errs:       map[string]error{},
 		apiVersion: "1.41",
-		version:    types.Version{Version: "20.10.24+dfsg1", APIVersion: "1.41"},
+		version:    client.ServerVersionResult{Version: "20.10.24+dfsg1", APIVersion: "1.41"},
 		info:       system.Info{CgroupDriver: "cgroupfs", Driver: "overlay2", DockerRootDir: "/nonexistent"},
 		registry:   map[string]*fakeImage{},
 	}
@@ -128,39 +135,39 @@ func (f *fakeDocker) resetCalls() {
 	f.calls = nil
 }
 
-func (f *fakeDocker) Ping(context.Context) (types.Ping, error) {
+func (f *fakeDocker) Ping(context.Context, client.PingOptions) (client.PingResult, error) {
 	if err := f.record("Ping", ""); err != nil {
-		return types.Ping{}, err
+		return client.PingResult{}, err
 	}
-	return types.Ping{APIVersion: f.apiVersion}, nil
+	return client.PingResult{APIVersion: f.apiVersion}, nil
 }
 
-func (f *fakeDocker) ServerVersion(context.Context) (types.Version, error) {
+func (f *fakeDocker) ServerVersion(context.Context, client.ServerVersionOptions) (client.ServerVersionResult, error) {
 	if err := f.record("ServerVersion", ""); err != nil {
-		return types.Version{}, err
+		return client.ServerVersionResult{}, err
 	}
 	return f.version, nil
 }
 
-func (f *fakeDocker) Info(context.Context) (system.Info, error) {
+func (f *fakeDocker) Info(context.Context, client.InfoOptions) (client.SystemInfoResult, error) {
 	if err := f.record("Info", ""); err != nil {
-		return system.Info{}, err
+		return client.SystemInfoResult{}, err
 	}
-	return f.info, nil
+	return client.SystemInfoResult{Info: f.info}, nil
 }
 
-func (f *fakeDocker) DiskUsage(context.Context, types.DiskUsageOptions) (types.DiskUsage, error) {
+func (f *fakeDocker) DiskUsage(context.Context, client.DiskUsageOptions) (client.DiskUsageResult, error) {
 	if err := f.record("DiskUsage", ""); err != nil {
-		return types.DiskUsage{}, err
+		return client.DiskUsageResult{}, err
 	}
 	return f.diskUsage, nil
 }
 
 func (f *fakeDocker) ClientVersion() string { return f.apiVersion }
 
-func (f *fakeDocker) ImageList(context.Context, image.ListOptions) ([]image.Summary, error) {
+func (f *fakeDocker) ImageList(context.Context, client.ImageListOptions) (client.ImageListResult, error) {
 	if err := f.record("ImageList", ""); err != nil {
-		return nil, err
+		return client.ImageListResult{}, err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -171,23 +178,23 @@ func (f *fakeDocker) ImageList(context.Context, image.ListOptions) ([]image.Summ
 		}
 		out = append(out, image.Summary{ID: img.id, RepoTags: img.tags, RepoDigests: img.digests, Size: img.size, ParentID: img.parent})
 	}
-	return out, nil
+	return client.ImageListResult{Items: out}, nil
 }
 
-func (f *fakeDocker) ImageInspect(_ context.Context, ref string, _ ...client.ImageInspectOption) (image.InspectResponse, error) {
+func (f *fakeDocker) ImageInspect(_ context.Context, ref string, _ ...client.ImageInspectOption) (client.ImageInspectResult, error) {
 	if err := f.record("ImageInspect", ref); err != nil {
-		return image.InspectResponse{}, err
+		return client.ImageInspectResult{}, err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	img, _ := f.find(ref)
 	if img == nil {
-		return image.InspectResponse{}, fmt.Errorf("No such image: %s: %w", ref, cerrdefs.ErrNotFound)
+		return client.ImageInspectResult{}, fmt.Errorf("No such image: %s: %w", ref, cerrdefs.ErrNotFound)
 	}
-	return image.InspectResponse{
+	return client.ImageInspectResult{InspectResponse: image.InspectResponse{
 		ID: img.id, RepoTags: img.tags, RepoDigests: img.digests, Size: img.size,
 		Config: &dockerspec.DockerOCIImageConfig{ImageConfig: ocispec.ImageConfig{User: img.user}},
-	}, nil
+	}}, nil
 }
 
 // find resolves a reference the way Docker does: full ID, short ID, tag or
@@ -218,7 +225,7 @@ func canonical(ref string) string {
 	return reference.TagNameOnly(named).String()
 }
 
-func (f *fakeDocker) ImagePull(ctx context.Context, ref string, opts image.PullOptions) (io.ReadCloser, error) {
+func (f *fakeDocker) ImagePull(ctx context.Context, ref string, opts client.ImagePullOptions) (client.ImagePullResponse, error) {
 	if err := f.record("ImagePull", ref); err != nil {
 		return nil, err
 	}
@@ -226,7 +233,7 @@ func (f *fakeDocker) ImagePull(ctx context.Context, ref string, opts image.PullO
 	defer f.mu.Unlock()
 	f.lastAuth = opts.RegistryAuth
 	if f.pullStream != nil {
-		return f.pullStream(ctx, ref), nil
+		return fakePullResponse{f.pullStream(ctx, ref)}, nil
 	}
 	img, ok := f.registry[ref]
 	if !ok {
@@ -236,35 +243,61 @@ func (f *fakeDocker) ImagePull(ctx context.Context, ref string, opts image.PullO
 		copied := *img
 		f.images = append(f.images, &copied)
 	}
-	return io.NopCloser(strings.NewReader(`{"status":"Pulling from x"}` + "\n" + `{"status":"Download complete","id":"abc"}` + "\n")), nil
+	return fakePullResponse{io.NopCloser(strings.NewReader(`{"status":"Pulling from x"}` + "\n" + `{"status":"Download complete","id":"abc"}` + "\n"))}, nil
 }
 
-func (f *fakeDocker) ImageRemove(_ context.Context, ref string, opts image.RemoveOptions) ([]image.DeleteResponse, error) {
+// fakePullResponse is a pull's progress stream as the client hands it out.
+type fakePullResponse struct{ io.ReadCloser }
+
+func (r fakePullResponse) JSONMessages(context.Context) iter.Seq2[jsonstream.Message, error] {
+	return func(yield func(jsonstream.Message, error) bool) {
+		defer r.Close()
+		dec := json.NewDecoder(r)
+		for {
+			var m jsonstream.Message
+			err := dec.Decode(&m)
+			if errors.Is(err, io.EOF) || !yield(m, err) || err != nil {
+				return
+			}
+		}
+	}
+}
+
+func (r fakePullResponse) Wait(ctx context.Context) error {
+	for _, err := range r.JSONMessages(ctx) {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (f *fakeDocker) ImageRemove(_ context.Context, ref string, opts client.ImageRemoveOptions) (client.ImageRemoveResult, error) {
 	if err := f.record("ImageRemove", ref); err != nil {
-		return nil, err
+		return client.ImageRemoveResult{}, err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	img, name := f.find(ref)
 	if img == nil {
-		return nil, fmt.Errorf("No such image: %s: %w", ref, cerrdefs.ErrNotFound)
+		return client.ImageRemoveResult{}, fmt.Errorf("No such image: %s: %w", ref, cerrdefs.ErrNotFound)
 	}
 	if name == "" { // by ID, like Docker without force
 		if f.hasChildren(img) {
-			return nil, fmt.Errorf("conflict: unable to delete %s (cannot be forced) - image has dependent child images: %w", ref, cerrdefs.ErrConflict)
+			return client.ImageRemoveResult{}, fmt.Errorf("conflict: unable to delete %s (cannot be forced) - image has dependent child images: %w", ref, cerrdefs.ErrConflict)
 		}
 		if len(img.tags)+len(img.digests) > 1 && !opts.Force {
-			return nil, fmt.Errorf("conflict: unable to delete %s (must be forced) - image is referenced in multiple repositories: %w", ref, cerrdefs.ErrConflict)
+			return client.ImageRemoveResult{}, fmt.Errorf("conflict: unable to delete %s (must be forced) - image is referenced in multiple repositories: %w", ref, cerrdefs.ErrConflict)
 		}
 		f.deleteImage(img)
-		return []image.DeleteResponse{{Deleted: img.id}}, nil
+		return client.ImageRemoveResult{Items: []image.DeleteResponse{{Deleted: img.id}}}, nil
 	}
 	img.tags = without(img.tags, name)
 	img.digests = without(img.digests, name)
 	if len(img.tags)+len(img.digests) == 0 && !f.hasChildren(img) {
 		f.deleteImage(img)
 	}
-	return []image.DeleteResponse{{Untagged: name}}, nil
+	return client.ImageRemoveResult{Items: []image.DeleteResponse{{Untagged: name}}}, nil
 }
 
 // hasChildren reports whether an image was built on img; Docker keeps such
@@ -327,20 +360,20 @@ func noSuchContainer(ref string) error {
 	return fmt.Errorf("No such container: %s: %w", ref, cerrdefs.ErrNotFound)
 }
 
-func (f *fakeDocker) ContainerCreate(_ context.Context, cfg *container.Config, hc *container.HostConfig,
-	_ *network.NetworkingConfig, _ *ocispec.Platform, name string) (container.CreateResponse, error) {
+func (f *fakeDocker) ContainerCreate(_ context.Context, opts client.ContainerCreateOptions) (client.ContainerCreateResult, error) {
+	cfg, hc, name := opts.Config, opts.HostConfig, opts.Name
 	if err := f.record("ContainerCreate", name); err != nil {
-		return container.CreateResponse{}, err
+		return client.ContainerCreateResult{}, err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if existing := f.findContainer(name); existing != nil && name != "" {
-		return container.CreateResponse{}, fmt.Errorf("Conflict. The container name \"/%s\" is already in use by container \"%s\": %w",
+		return client.ContainerCreateResult{}, fmt.Errorf("Conflict. The container name \"/%s\" is already in use by container \"%s\": %w",
 			name, existing.id, cerrdefs.ErrConflict)
 	}
 	img, _ := f.find(cfg.Image)
 	if img == nil {
-		return container.CreateResponse{}, fmt.Errorf("No such image: %s: %w", cfg.Image, cerrdefs.ErrNotFound)
+		return client.ContainerCreateResult{}, fmt.Errorf("No such image: %s: %w", cfg.Image, cerrdefs.ErrNotFound)
 	}
 	merged := map[string]string{}
 	for k, v := range img.labels {
@@ -359,54 +392,54 @@ func (f *fakeDocker) ContainerCreate(_ context.Context, cfg *container.Config, h
 		state: "created", created: time.Now()}
 	f.containers = append(f.containers, c)
 	f.emitLocked(c, events.ActionCreate)
-	return container.CreateResponse{ID: c.id}, nil
+	return client.ContainerCreateResult{ID: c.id}, nil
 }
 
-func (f *fakeDocker) ContainerStart(_ context.Context, id string, _ container.StartOptions) error {
+func (f *fakeDocker) ContainerStart(_ context.Context, id string, _ client.ContainerStartOptions) (client.ContainerStartResult, error) {
 	if err := f.record("ContainerStart", id); err != nil {
-		return err
+		return client.ContainerStartResult{}, err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	c := f.findContainer(id)
 	if c == nil {
-		return noSuchContainer(id)
+		return client.ContainerStartResult{}, noSuchContainer(id)
 	}
 	c.state, c.started = "running", time.Now()
 	f.emitLocked(c, events.ActionStart)
-	return nil
+	return client.ContainerStartResult{}, nil
 }
 
-func (f *fakeDocker) ContainerStop(_ context.Context, id string, _ container.StopOptions) error {
+func (f *fakeDocker) ContainerStop(_ context.Context, id string, _ client.ContainerStopOptions) (client.ContainerStopResult, error) {
 	if err := f.record("ContainerStop", id); err != nil {
-		return err
+		return client.ContainerStopResult{}, err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	c := f.findContainer(id)
 	if c == nil {
-		return noSuchContainer(id)
+		return client.ContainerStopResult{}, noSuchContainer(id)
 	}
 	if c.state == "running" {
 		c.state, c.exitCode, c.finished = "exited", 137, time.Now()
 		f.emitLocked(c, events.ActionKill) // not reported: exercises the filter
 		f.emitLocked(c, events.ActionDie)
 	}
-	return nil
+	return client.ContainerStopResult{}, nil
 }
 
-func (f *fakeDocker) ContainerRemove(_ context.Context, id string, opts container.RemoveOptions) error {
+func (f *fakeDocker) ContainerRemove(_ context.Context, id string, opts client.ContainerRemoveOptions) (client.ContainerRemoveResult, error) {
 	if err := f.record("ContainerRemove", id); err != nil {
-		return err
+		return client.ContainerRemoveResult{}, err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	c := f.findContainer(id)
 	if c == nil {
-		return noSuchContainer(id)
+		return client.ContainerRemoveResult{}, noSuchContainer(id)
 	}
 	if c.state == "running" && !opts.Force {
-		return fmt.Errorf("You cannot remove a running container %s: %w", c.id, cerrdefs.ErrConflict)
+		return client.ContainerRemoveResult{}, fmt.Errorf("You cannot remove a running container %s: %w", c.id, cerrdefs.ErrConflict)
 	}
 	for i, x := range f.containers {
 		if x == c {
@@ -415,7 +448,7 @@ func (f *fakeDocker) ContainerRemove(_ context.Context, id string, opts containe
 		}
 	}
 	f.emitLocked(c, events.ActionDestroy)
-	return nil
+	return client.ContainerRemoveResult{}, nil
 }
 
 func dockerTime(t time.Time) string {
@@ -425,43 +458,43 @@ func dockerTime(t time.Time) string {
 	return t.UTC().Format(time.RFC3339Nano)
 }
 
-func (f *fakeDocker) ContainerInspect(_ context.Context, id string) (container.InspectResponse, error) {
+func (f *fakeDocker) ContainerInspect(_ context.Context, id string, _ client.ContainerInspectOptions) (client.ContainerInspectResult, error) {
 	if err := f.record("ContainerInspect", id); err != nil {
-		return container.InspectResponse{}, err
+		return client.ContainerInspectResult{}, err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	c := f.findContainer(id)
 	if c == nil {
-		return container.InspectResponse{}, noSuchContainer(id)
+		return client.ContainerInspectResult{}, noSuchContainer(id)
 	}
-	return container.InspectResponse{
-		ContainerJSONBase: &container.ContainerJSONBase{
-			ID:      c.id,
-			Name:    "/" + c.name,
-			Created: dockerTime(c.created),
-			Image:   c.imageID,
-			State: &container.State{
-				Status:     container.ContainerState(c.state),
-				Running:    c.state == "running",
-				ExitCode:   c.exitCode,
-				OOMKilled:  c.oomKilled,
-				StartedAt:  dockerTime(c.started),
-				FinishedAt: dockerTime(c.finished),
-				Pid:        map[bool]int{true: 4242}[c.state == "running"],
-			},
-			HostConfig:     c.hostConfig,
-			ResolvConfPath: f.resolvPath(c.id),
+	return client.ContainerInspectResult{Container: container.InspectResponse{
+		ID:      c.id,
+		Name:    "/" + c.name,
+		Created: dockerTime(c.created),
+		Image:   c.imageID,
+		State: &container.State{
+			Status:     container.ContainerState(c.state),
+			Running:    c.state == "running",
+			ExitCode:   c.exitCode,
+			OOMKilled:  c.oomKilled,
+			StartedAt:  dockerTime(c.started),
+			FinishedAt: dockerTime(c.finished),
+			Pid:        map[bool]int{true: 4242}[c.state == "running"],
 		},
-		Config:          c.config,
-		NetworkSettings: &container.NetworkSettings{DefaultNetworkSettings: container.DefaultNetworkSettings{IPAddress: "172.17.0.2"}},
-	}, nil
+		HostConfig:     c.hostConfig,
+		ResolvConfPath: f.resolvPath(c.id),
+		Config:         c.config,
+		NetworkSettings: &container.NetworkSettings{Networks: map[string]*network.EndpointSettings{
+			network.NetworkBridge: {IPAddress: netip.MustParseAddr("172.17.0.2")},
+		}},
+	}}, nil
 }
 
-func (f *fakeDocker) ContainerList(_ context.Context, opts container.ListOptions) ([]container.Summary, error) {
-	args := append(opts.Filters.Get("ancestor"), opts.Filters.Get("label")...)
+func (f *fakeDocker) ContainerList(_ context.Context, opts client.ContainerListOptions) (client.ContainerListResult, error) {
+	args := append(filterValues(opts.Filters, "ancestor"), filterValues(opts.Filters, "label")...)
 	if err := f.record("ContainerList", strings.Join(args, ",")); err != nil {
-		return nil, err
+		return client.ContainerListResult{}, err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -470,10 +503,10 @@ func (f *fakeDocker) ContainerList(_ context.Context, opts container.ListOptions
 		if !opts.All && c.state != "running" {
 			continue
 		}
-		if !matchLabelFilters(c.config.Labels, opts.Filters.Get("label")) {
+		if !matchLabelFilters(c.config.Labels, filterValues(opts.Filters, "label")) {
 			continue
 		}
-		if ids := opts.Filters.Get("id"); len(ids) > 0 && !hasPrefixAny(c.id, ids) {
+		if ids := filterValues(opts.Filters, "id"); len(ids) > 0 && !hasPrefixAny(c.id, ids) {
 			continue
 		}
 		out = append(out, container.Summary{
@@ -481,7 +514,13 @@ func (f *fakeDocker) ContainerList(_ context.Context, opts container.ListOptions
 			Labels: c.config.Labels, State: container.ContainerState(c.state), Created: c.created.Unix(),
 		})
 	}
-	return out, nil
+	return client.ContainerListResult{Items: out}, nil
+}
+
+// filterValues lists a filter term's values, in no order, as Docker's
+// daemon reads them.
+func filterValues(f client.Filters, term string) []string {
+	return slices.Collect(maps.Keys(f[term]))
 }
 
 func matchLabelFilters(labels map[string]string, filters []string) bool {
@@ -504,21 +543,23 @@ func hasPrefixAny(s string, prefixes []string) bool {
 	return false
 }
 
-func (f *fakeDocker) ContainerUpdate(_ context.Context, id string, u container.UpdateConfig) (container.UpdateResponse, error) {
+func (f *fakeDocker) ContainerUpdate(_ context.Context, id string, opts client.ContainerUpdateOptions) (client.ContainerUpdateResult, error) {
 	if err := f.record("ContainerUpdate", id); err != nil {
-		return container.UpdateResponse{}, err
+		return client.ContainerUpdateResult{}, err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	c := f.findContainer(id)
 	if c == nil {
-		return container.UpdateResponse{}, noSuchContainer(id)
+		return client.ContainerUpdateResult{}, noSuchContainer(id)
 	}
-	c.hostConfig.Resources = u.Resources
-	return container.UpdateResponse{}, nil
+	if opts.Resources != nil {
+		c.hostConfig.Resources = *opts.Resources
+	}
+	return client.ContainerUpdateResult{}, nil
 }
 
-func (f *fakeDocker) ContainerLogs(_ context.Context, id string, _ container.LogsOptions) (io.ReadCloser, error) {
+func (f *fakeDocker) ContainerLogs(_ context.Context, id string, _ client.ContainerLogsOptions) (client.ContainerLogsResult, error) {
 	if err := f.record("ContainerLogs", id); err != nil {
 		return nil, err
 	}
@@ -569,7 +610,7 @@ type fakeExecState struct {
 // fakeExec is an exec as the fake daemon keeps it.
 type fakeExec struct {
 	id, containerID string
-	opts            container.ExecOptions
+	opts            client.ExecCreateOptions
 	pid             int
 	running         bool
 	exitCode        int
@@ -593,18 +634,18 @@ func socketPair() (daemonEnd, clientEnd net.Conn, err error) {
 	return conns[0], conns[1], nil
 }
 
-func (f *fakeDocker) ContainerExecCreate(_ context.Context, id string, opts container.ExecOptions) (container.ExecCreateResponse, error) {
-	if err := f.record("ContainerExecCreate", id+" "+strings.Join(opts.Cmd, " ")); err != nil {
-		return container.ExecCreateResponse{}, err
+func (f *fakeDocker) ExecCreate(_ context.Context, id string, opts client.ExecCreateOptions) (client.ExecCreateResult, error) {
+	if err := f.record("ExecCreate", id+" "+strings.Join(opts.Cmd, " ")); err != nil {
+		return client.ExecCreateResult{}, err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	c := f.findContainer(id)
 	if c == nil {
-		return container.ExecCreateResponse{}, noSuchContainer(id)
+		return client.ExecCreateResult{}, noSuchContainer(id)
 	}
 	if c.state != "running" {
-		return container.ExecCreateResponse{}, fmt.Errorf("Container %s is not running: %w", c.id, cerrdefs.ErrConflict)
+		return client.ExecCreateResult{}, fmt.Errorf("Container %s is not running: %w", c.id, cerrdefs.ErrConflict)
 	}
 	if f.exec.execs == nil {
 		f.exec.execs = map[string]*fakeExec{}
@@ -612,23 +653,23 @@ func (f *fakeDocker) ContainerExecCreate(_ context.Context, id string, opts cont
 	f.exec.nextPid++
 	e := &fakeExec{id: newID(), containerID: c.id, opts: opts, pid: 90000 + f.exec.nextPid}
 	f.exec.execs[e.id] = e
-	return container.ExecCreateResponse{ID: e.id}, nil
+	return client.ExecCreateResult{ID: e.id}, nil
 }
 
-func (f *fakeDocker) ContainerExecAttach(_ context.Context, execID string, _ container.ExecAttachOptions) (types.HijackedResponse, error) {
-	if err := f.record("ContainerExecAttach", execID); err != nil {
-		return types.HijackedResponse{}, err
+func (f *fakeDocker) ExecAttach(_ context.Context, execID string, _ client.ExecAttachOptions) (client.ExecAttachResult, error) {
+	if err := f.record("ExecAttach", execID); err != nil {
+		return client.ExecAttachResult{}, err
 	}
 	f.mu.Lock()
 	e := f.exec.execs[execID]
 	script := f.exec.script
 	f.mu.Unlock()
 	if e == nil {
-		return types.HijackedResponse{}, fmt.Errorf("No such exec instance: %s: %w", execID, cerrdefs.ErrNotFound)
+		return client.ExecAttachResult{}, fmt.Errorf("No such exec instance: %s: %w", execID, cerrdefs.ErrNotFound)
 	}
 	daemonEnd, clientEnd, err := socketPair()
 	if err != nil {
-		return types.HijackedResponse{}, err
+		return client.ExecAttachResult{}, err
 	}
 	f.mu.Lock()
 	e.running, e.conn = true, daemonEnd
@@ -641,7 +682,7 @@ func (f *fakeDocker) ContainerExecAttach(_ context.Context, execID string, _ con
 		f.exitExec(e, code)
 		daemonEnd.Close()
 	}()
-	return types.NewHijackedResponse(clientEnd, ""), nil
+	return client.ExecAttachResult{HijackedResponse: client.NewHijackedResponse(clientEnd, "")}, nil
 }
 
 // exitExec records an exec's exit unless it was already recorded (killed,
@@ -669,51 +710,51 @@ func (f *fakeDocker) killPid(pid int) error {
 	return syscall.ESRCH
 }
 
-func (f *fakeDocker) ContainerExecInspect(_ context.Context, execID string) (container.ExecInspect, error) {
-	if err := f.record("ContainerExecInspect", execID); err != nil {
-		return container.ExecInspect{}, err
+func (f *fakeDocker) ExecInspect(_ context.Context, execID string, _ client.ExecInspectOptions) (client.ExecInspectResult, error) {
+	if err := f.record("ExecInspect", execID); err != nil {
+		return client.ExecInspectResult{}, err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	e := f.exec.execs[execID]
 	if e == nil {
-		return container.ExecInspect{}, fmt.Errorf("No such exec instance: %s: %w", execID, cerrdefs.ErrNotFound)
+		return client.ExecInspectResult{}, fmt.Errorf("No such exec instance: %s: %w", execID, cerrdefs.ErrNotFound)
 	}
 	pid := 0
 	if e.running {
 		pid = e.pid
 	}
-	return container.ExecInspect{ExecID: e.id, ContainerID: e.containerID, Running: e.running, ExitCode: e.exitCode, Pid: pid}, nil
+	return client.ExecInspectResult{ID: e.id, ContainerID: e.containerID, Running: e.running, ExitCode: e.exitCode, PID: pid}, nil
 }
 
-func (f *fakeDocker) ContainerExecResize(_ context.Context, execID string, o container.ResizeOptions) error {
-	if err := f.record("ContainerExecResize", execID); err != nil {
-		return err
+func (f *fakeDocker) ExecResize(_ context.Context, execID string, o client.ExecResizeOptions) (client.ExecResizeResult, error) {
+	if err := f.record("ExecResize", execID); err != nil {
+		return client.ExecResizeResult{}, err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	e := f.exec.execs[execID]
 	if e == nil || !e.running {
-		return fmt.Errorf("exec %s is not running: %w", execID, cerrdefs.ErrConflict)
+		return client.ExecResizeResult{}, fmt.Errorf("exec %s is not running: %w", execID, cerrdefs.ErrConflict)
 	}
 	f.exec.resizes = append(f.exec.resizes, fmt.Sprintf("exec %s %dx%d", execID, o.Height, o.Width))
-	return nil
+	return client.ExecResizeResult{}, nil
 }
 
-func (f *fakeDocker) ContainerAttach(_ context.Context, id string, _ container.AttachOptions) (types.HijackedResponse, error) {
+func (f *fakeDocker) ContainerAttach(_ context.Context, id string, _ client.ContainerAttachOptions) (client.ContainerAttachResult, error) {
 	if err := f.record("ContainerAttach", id); err != nil {
-		return types.HijackedResponse{}, err
+		return client.ContainerAttachResult{}, err
 	}
 	f.mu.Lock()
 	c := f.findContainer(id)
 	attach := f.exec.attach
 	f.mu.Unlock()
 	if c == nil {
-		return types.HijackedResponse{}, noSuchContainer(id)
+		return client.ContainerAttachResult{}, noSuchContainer(id)
 	}
 	daemonEnd, clientEnd, err := socketPair()
 	if err != nil {
-		return types.HijackedResponse{}, err
+		return client.ContainerAttachResult{}, err
 	}
 	go func() {
 		defer daemonEnd.Close()
@@ -723,17 +764,39 @@ func (f *fakeDocker) ContainerAttach(_ context.Context, id string, _ container.A
 		}
 		_, _ = io.Copy(io.Discard, daemonEnd) // silent until the client leaves
 	}()
-	return types.NewHijackedResponse(clientEnd, ""), nil
+	return client.ContainerAttachResult{HijackedResponse: client.NewHijackedResponse(clientEnd, "")}, nil
 }
 
-func (f *fakeDocker) ContainerResize(_ context.Context, id string, o container.ResizeOptions) error {
+func (f *fakeDocker) ContainerResize(_ context.Context, id string, o client.ContainerResizeOptions) (client.ContainerResizeResult, error) {
 	if err := f.record("ContainerResize", id); err != nil {
-		return err
+		return client.ContainerResizeResult{}, err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.exec.resizes = append(f.exec.resizes, fmt.Sprintf("container %s %dx%d", id, o.Height, o.Width))
-	return nil
+	return client.ContainerResizeResult{}, nil
+}
+
+// newStdWriter frames each write as one message of a stream of Docker's
+// multiplexed exec and attach output, as the daemon does (stdcopy's format:
+// the stream, three zero bytes, the big-endian length, then the payload).
+func newStdWriter(w io.Writer, stream stdcopy.StdType) io.Writer {
+	return stdWriter{w: w, stream: stream}
+}
+
+type stdWriter struct {
+	w      io.Writer
+	stream stdcopy.StdType
+}
+
+func (s stdWriter) Write(p []byte) (int, error) {
+	frame := make([]byte, 8, 8+len(p))
+	frame[0] = byte(s.stream)
+	binary.BigEndian.PutUint32(frame[4:], uint32(len(p)))
+	if _, err := s.w.Write(append(frame, p...)); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }
 
 // runningExecs counts execs the fake daemon still runs.
@@ -749,20 +812,21 @@ func (f *fakeDocker) runningExecs() int {
 	return n
 }
 
-func (f *fakeDocker) ImageTag(_ context.Context, source, target string) error {
+func (f *fakeDocker) ImageTag(_ context.Context, opts client.ImageTagOptions) (client.ImageTagResult, error) {
+	source, target := opts.Source, opts.Target
 	if err := f.record("ImageTag", source+" "+target); err != nil {
-		return err
+		return client.ImageTagResult{}, err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	img, _ := f.find(source)
 	if img == nil {
-		return fmt.Errorf("No such image: %s: %w", source, cerrdefs.ErrNotFound)
+		return client.ImageTagResult{}, fmt.Errorf("No such image: %s: %w", source, cerrdefs.ErrNotFound)
 	}
 	if !slices.Contains(img.tags, target) {
 		img.tags = append(img.tags, target)
 	}
-	return nil
+	return client.ImageTagResult{}, nil
 }
 
 // fakeEventState is the event side of the fake daemon: subscriptions get
@@ -776,7 +840,7 @@ type fakeEventState struct {
 
 type fakeEventSub struct {
 	ctx  context.Context
-	opts events.ListOptions
+	opts client.EventsListOptions
 	msgs chan events.Message
 	errs chan error
 }
@@ -787,7 +851,7 @@ const fakeEventBuffer = 4096
 
 // Events subscribes like Docker's client: the error channel gets one error
 // and the stream is over. While the fake is down the error comes at once.
-func (f *fakeDocker) Events(ctx context.Context, opts events.ListOptions) (<-chan events.Message, <-chan error) {
+func (f *fakeDocker) Events(ctx context.Context, opts client.EventsListOptions) client.EventsResult {
 	sub := &fakeEventSub{ctx: ctx, opts: opts, msgs: make(chan events.Message, fakeEventBuffer), errs: make(chan error, 1)}
 	err := f.record("Events", "")
 	f.mu.Lock()
@@ -801,7 +865,7 @@ func (f *fakeDocker) Events(ctx context.Context, opts events.ListOptions) (<-cha
 	if notify != nil {
 		notify <- struct{}{}
 	}
-	return sub.msgs, sub.errs
+	return client.EventsResult{Messages: sub.msgs, Err: sub.errs}
 }
 
 // emitLocked sends a container event to the subscriptions whose filters
@@ -824,7 +888,7 @@ func (f *fakeDocker) emitMessageLocked(m events.Message) {
 		}
 		live = append(live, sub)
 		a := sub.opts.Filters
-		if !a.ExactMatch("type", string(m.Type)) || !a.ExactMatch("event", string(m.Action)) || !a.MatchKVList("label", m.Actor.Attributes) {
+		if !exactMatch(a, "type", string(m.Type)) || !exactMatch(a, "event", string(m.Action)) || !matchLabelFilters(m.Actor.Attributes, filterValues(a, "label")) {
 			continue
 		}
 		select {
@@ -859,15 +923,16 @@ const fakeSymlink = "symlink:"
 
 // CopyFromContainer serves the files of the container's image (fakeImage.files)
 // as Docker does: a tar stream holding the one file.
-func (f *fakeDocker) CopyFromContainer(_ context.Context, id, path string) (io.ReadCloser, container.PathStat, error) {
+func (f *fakeDocker) CopyFromContainer(_ context.Context, id string, opts client.CopyFromContainerOptions) (client.CopyFromContainerResult, error) {
+	path := opts.SourcePath
 	if err := f.record("CopyFromContainer", id+" "+path); err != nil {
-		return nil, container.PathStat{}, err
+		return client.CopyFromContainerResult{}, err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	c := f.findContainer(id)
 	if c == nil {
-		return nil, container.PathStat{}, noSuchContainer(id)
+		return client.CopyFromContainerResult{}, noSuchContainer(id)
 	}
 	var content string
 	var ok bool
@@ -877,22 +942,31 @@ func (f *fakeDocker) CopyFromContainer(_ context.Context, id, path string) (io.R
 		}
 	}
 	if !ok {
-		return nil, container.PathStat{}, fmt.Errorf("Could not find the file %s in container %s: %w", path, id, cerrdefs.ErrNotFound)
+		return client.CopyFromContainerResult{}, fmt.Errorf("Could not find the file %s in container %s: %w", path, id, cerrdefs.ErrNotFound)
 	}
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	if target, ok := strings.CutPrefix(content, fakeSymlink); ok {
 		// Docker archives the link itself and reports its resolved target.
 		if err := tw.WriteHeader(&tar.Header{Name: filepath.Base(path), Linkname: target, Typeflag: tar.TypeSymlink}); err != nil {
-			return nil, container.PathStat{}, err
+			return client.CopyFromContainerResult{}, err
 		}
 		tw.Close()
-		return io.NopCloser(&buf), container.PathStat{Name: filepath.Base(path), Mode: os.ModeSymlink | 0o777, LinkTarget: target}, nil
+		stat := container.PathStat{Name: filepath.Base(path), Mode: os.ModeSymlink | 0o777, LinkTarget: target}
+		return client.CopyFromContainerResult{Content: io.NopCloser(&buf), Stat: stat}, nil
 	}
 	if err := tw.WriteHeader(&tar.Header{Name: filepath.Base(path), Mode: 0o644, Size: int64(len(content)), Typeflag: tar.TypeReg}); err != nil {
-		return nil, container.PathStat{}, err
+		return client.CopyFromContainerResult{}, err
 	}
 	tw.Write([]byte(content))
 	tw.Close()
-	return io.NopCloser(&buf), container.PathStat{Name: filepath.Base(path), Size: int64(len(content))}, nil
+	stat := container.PathStat{Name: filepath.Base(path), Size: int64(len(content))}
+	return client.CopyFromContainerResult{Content: io.NopCloser(&buf), Stat: stat}, nil
+}
+
+// exactMatch reads a filter term as Docker's daemon does: unset matches
+// everything.
+func exactMatch(f client.Filters, term, source string) bool {
+	values := f[term]
+	return len(values) == 0 || values[source]
 }

@@ -13,7 +13,7 @@ import (
 	"sync"
 	"syscall"
 
-	"github.com/docker/docker/api/types/container"
+	"github.com/moby/moby/api/types/container"
 
 	"dockercri/translate"
 )

@@ -14,8 +14,8 @@ import (
 	"sync"
 
 	cerrdefs "github.com/containerd/errdefs"
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/filters"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/client"
 	"k8s.io/klog/v2"
 
 	"dockercri/translate"
@@ -108,10 +108,10 @@ func (s *Service) readAccounts(ctx context.Context, imageID string) (acc *transl
 // link is followed as runc follows it inside the image: Docker resolves its
 // target in the container (PathStat.LinkTarget, what `docker cp -L` uses).
 func (s *Service) copyFile(ctx context.Context, id, path string) ([]byte, error) {
-	rc, stat, err := s.docker.CopyFromContainer(ctx, id, path)
-	if err == nil && stat.Mode&os.ModeSymlink != 0 && stat.LinkTarget != "" {
-		rc.Close()
-		rc, _, err = s.docker.CopyFromContainer(ctx, id, stat.LinkTarget)
+	res, err := s.docker.CopyFromContainer(ctx, id, client.CopyFromContainerOptions{SourcePath: path})
+	if stat := res.Stat; err == nil && stat.Mode&os.ModeSymlink != 0 && stat.LinkTarget != "" {
+		res.Content.Close()
+		res, err = s.docker.CopyFromContainer(ctx, id, client.CopyFromContainerOptions{SourcePath: stat.LinkTarget})
 	}
 	if cerrdefs.IsNotFound(err) {
 		return nil, nil
@@ -119,8 +119,8 @@ func (s *Service) copyFile(ctx context.Context, id, path string) ([]byte, error)
 	if err != nil {
 		return nil, err
 	}
-	defer rc.Close()
-	tr := tar.NewReader(rc)
+	defer res.Content.Close()
+	tr := tar.NewReader(res.Content)
 	hdr, err := tr.Next()
 	if errors.Is(err, io.EOF) {
 		return nil, nil
@@ -144,14 +144,14 @@ func (s *Service) copyFile(ctx context.Context, id, path string) ([]byte, error)
 // sweepAccountsScratch removes the scratch containers a crashed dockercri
 // left. Failing to is logged: the read goes on.
 func (s *Service) sweepAccountsScratch(ctx context.Context) {
-	list, err := s.docker.ContainerList(ctx, container.ListOptions{
-		All: true, Filters: filters.NewArgs(filters.Arg("name", "^/"+accountsScratchPrefix)),
+	list, err := s.docker.ContainerList(ctx, client.ContainerListOptions{
+		All: true, Filters: make(client.Filters).Add("name", "^/"+accountsScratchPrefix),
 	})
 	if err != nil {
 		klog.ErrorS(err, "Listing leftover scratch containers failed")
 		return
 	}
-	for _, c := range list {
+	for _, c := range list.Items {
 		// The filter is a regular expression Docker matches; only what
 		// really bears the name goes.
 		if !slices.ContainsFunc(c.Names, func(n string) bool { return strings.HasPrefix(n, "/"+accountsScratchPrefix) }) {

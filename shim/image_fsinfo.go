@@ -11,7 +11,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/docker/docker/api/types"
+	"github.com/moby/moby/client"
+
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
@@ -27,11 +28,11 @@ const imageFSCacheTTL = 30 * time.Second
 // remote Docker, or the containerd image store), it falls back to Docker's
 // own accounting of image layers, which has no inode count.
 func (s *Service) ImageFsInfo(ctx context.Context, _ *runtimeapi.ImageFsInfoRequest) (*runtimeapi.ImageFsInfoResponse, error) {
-	info, err := s.docker.Info(ctx)
+	res, err := s.docker.Info(ctx, client.InfoOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("docker info: %w", err)
 	}
-	dir := filepath.Join(info.DockerRootDir, info.Driver)
+	dir := filepath.Join(res.Info.DockerRootDir, res.Info.Driver)
 	u, err := s.imageFS.get(dir, time.Now())
 	var usage *runtimeapi.FilesystemUsage
 	switch {
@@ -43,14 +44,16 @@ func (s *Service) ImageFsInfo(ctx context.Context, _ *runtimeapi.ImageFsInfoRequ
 			InodesUsed: &runtimeapi.UInt64Value{Value: u.inodes},
 		}
 	case errors.Is(err, fs.ErrNotExist):
-		du, derr := s.docker.DiskUsage(ctx, types.DiskUsageOptions{Types: []types.DiskUsageObject{types.ImageObject}})
+		// Verbose: the images are listed (API 1.52+ lists them only
+		// then) for when Docker reports no total of its own.
+		du, derr := s.docker.DiskUsage(ctx, client.DiskUsageOptions{Images: true, Verbose: true})
 		if derr != nil {
 			return nil, fmt.Errorf("docker disk usage: %w", derr)
 		}
 		usage = &runtimeapi.FilesystemUsage{
 			Timestamp: time.Now().UnixNano(),
 			FsId:      &runtimeapi.FilesystemIdentifier{Mountpoint: dir},
-			UsedBytes: &runtimeapi.UInt64Value{Value: uint64(max(layersSize(du), 0))},
+			UsedBytes: &runtimeapi.UInt64Value{Value: uint64(max(layersSize(du.Images), 0))},
 		}
 	default:
 		return nil, err
@@ -58,12 +61,15 @@ func (s *Service) ImageFsInfo(ctx context.Context, _ *runtimeapi.ImageFsInfoRequ
 	return &runtimeapi.ImageFsInfoResponse{ImageFilesystems: []*runtimeapi.FilesystemUsage{usage}}, nil
 }
 
-func layersSize(du types.DiskUsage) int64 {
-	if du.LayersSize != 0 {
-		return du.LayersSize
+// layersSize is the size of Docker's image layers: its total (the layer
+// store's size, LayersSize before API 1.52) or, where that is 0, the sum of
+// the images' own sizes.
+func layersSize(du client.ImagesDiskUsage) int64 {
+	if du.TotalSize != 0 {
+		return du.TotalSize
 	}
 	var n int64
-	for _, img := range du.Images {
+	for _, img := range du.Items {
 		n += img.Size - max(img.SharedSize, 0)
 	}
 	return n

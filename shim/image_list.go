@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/docker/docker/api/types/image"
+	"github.com/moby/moby/client"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"dockercri/translate"
@@ -14,13 +14,13 @@ import (
 // the filter. Docker's list carries no image config, so uid and username
 // are left to ImageStatus rather than paying an inspect per image.
 func (s *Service) ListImages(ctx context.Context, req *runtimeapi.ListImagesRequest) (*runtimeapi.ListImagesResponse, error) {
-	list, err := s.docker.ImageList(ctx, image.ListOptions{})
+	res, err := s.docker.ImageList(ctx, client.ImageListOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("docker image list: %w", err)
 	}
 	filter := translate.NewImageFilter(req.GetFilter())
-	resp := &runtimeapi.ListImagesResponse{Images: make([]*runtimeapi.Image, 0, len(list))}
-	for _, summary := range list {
+	resp := &runtimeapi.ListImagesResponse{Images: make([]*runtimeapi.Image, 0, len(res.Items))}
+	for _, summary := range res.Items {
 		img := translate.ImageFromSummary(summary, s.isPinned)
 		s.unmirror(img)
 		if filter.Match(img) {

@@ -7,7 +7,7 @@ import (
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/distribution/reference"
-	"github.com/docker/docker/api/types/image"
+	"github.com/moby/moby/client"
 	"k8s.io/klog/v2"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
@@ -52,10 +52,10 @@ func (s *Service) pullMirrored(ctx context.Context, ref, auth string) (string, e
 	if err != nil {
 		return "", fmt.Errorf("inspect %q pulled from the mirror: %w", mref, vanished(err))
 	}
-	if err := s.docker.ImageTag(tctx, mref, ref); err != nil {
+	if _, err := s.docker.ImageTag(tctx, client.ImageTagOptions{Source: mref, Target: ref}); err != nil {
 		return "", fmt.Errorf("tag %q pulled from the mirror as %q: %w", mref, ref, vanished(err))
 	}
-	if _, err := s.docker.ImageRemove(tctx, mref, image.RemoveOptions{}); err != nil && !cerrdefs.IsNotFound(err) {
+	if _, err := s.docker.ImageRemove(tctx, mref, client.ImageRemoveOptions{}); err != nil && !cerrdefs.IsNotFound(err) {
 		return "", fmt.Errorf("remove the mirror's tag %q: %w", mref, err)
 	}
 	// Untagging a repository's last tag drops its digest too: pull by

@@ -11,7 +11,7 @@ import (
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/distribution/reference"
-	"github.com/docker/docker/api/types/image"
+	"github.com/moby/moby/client"
 	"k8s.io/klog/v2"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
@@ -108,7 +108,7 @@ func (s *Service) pull(ctx context.Context, ref, auth string) error {
 		return err
 	}
 
-	body, err := s.docker.ImagePull(ctx, ref, image.PullOptions{RegistryAuth: auth})
+	body, err := s.docker.ImagePull(ctx, ref, client.ImagePullOptions{RegistryAuth: auth})
 	if err != nil {
 		return stalled(pullError(ref, err.Error(), err))
 	}

@@ -6,9 +6,7 @@ import (
 	"strings"
 
 	cerrdefs "github.com/containerd/errdefs"
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/filters"
-	"github.com/docker/docker/api/types/image"
+	"github.com/moby/moby/client"
 	"k8s.io/klog/v2"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
@@ -48,7 +46,7 @@ func (s *Service) RemoveImage(ctx context.Context, req *runtimeapi.RemoveImageRe
 		if strings.HasPrefix(name, "<none>") {
 			continue
 		}
-		_, err := s.docker.ImageRemove(ctx, name, image.RemoveOptions{PruneChildren: true})
+		_, err := s.docker.ImageRemove(ctx, name, client.ImageRemoveOptions{PruneChildren: true})
 		if name == in.ID && hasChildImages(err) {
 			klog.V(2).InfoS("Image untagged; Docker keeps it for the images built on it", "image", ref, "id", in.ID)
 			return &runtimeapi.RemoveImageResponse{}, nil
@@ -78,15 +76,15 @@ func hasChildImages(err error) bool {
 // image with this ID. Docker's "ancestor" filter also matches images built
 // on top of it, so the IDs are compared exactly.
 func (s *Service) containersUsing(ctx context.Context, id string) ([]string, error) {
-	list, err := s.docker.ContainerList(ctx, container.ListOptions{
+	list, err := s.docker.ContainerList(ctx, client.ContainerListOptions{
 		All:     true,
-		Filters: filters.NewArgs(filters.Arg("ancestor", id)),
+		Filters: make(client.Filters).Add("ancestor", id),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list containers of image %s: %w", id, err)
 	}
 	var users []string
-	for _, c := range list {
+	for _, c := range list.Items {
 		if c.ImageID == id {
 			name := c.ID
 			if len(c.Names) > 0 {

@@ -35,6 +35,10 @@ func (s *Service) ImageStatus(ctx context.Context, req *runtimeapi.ImageStatusRe
 	}
 	resp := &runtimeapi.ImageStatusResponse{Image: img}
 	if req.GetVerbose() {
+		graphDriver := ""
+		if in.GraphDriver != nil { // none with the containerd image store
+			graphDriver = in.GraphDriver.Name
+		}
 		b, err := json.Marshal(map[string]any{
 			"id":           in.ID,
 			"repoTags":     in.RepoTags,
@@ -45,7 +49,7 @@ func (s *Service) ImageStatus(ctx context.Context, req *runtimeapi.ImageStatusRe
 			"size":         in.Size,
 			"config":       in.Config,
 			"rootfs":       in.RootFS,
-			"graphDriver":  in.GraphDriver.Name,
+			"graphDriver":  graphDriver,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("encode verbose status of image %q: %w", ref, err)

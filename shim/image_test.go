@@ -13,10 +13,10 @@ import (
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
-	"github.com/docker/docker/api/types"
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/registry"
-	"github.com/docker/docker/api/types/system"
+	"github.com/moby/moby/api/pkg/authconfig"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/system"
+	"github.com/moby/moby/client"
 	"google.golang.org/grpc/codes"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
@@ -232,7 +232,7 @@ func TestPullImageSendsAuth(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	auth, err := registry.DecodeAuthConfig(f.lastAuth)
+	auth, err := authconfig.Decode(f.lastAuth)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -599,7 +599,7 @@ func TestImageFsInfo(t *testing.T) {
 func TestImageFsInfoFallsBackToDockerAccounting(t *testing.T) {
 	f := newFakeDocker()
 	f.info = system.Info{DockerRootDir: filepath.Join(t.TempDir(), "absent"), Driver: "overlay2"}
-	f.diskUsage = types.DiskUsage{LayersSize: 12345}
+	f.diskUsage = client.DiskUsageResult{Images: client.ImagesDiskUsage{TotalSize: 12345}}
 	c := newTestClients(t, f)
 	got, err := c.image.ImageFsInfo(testContext(t), &runtimeapi.ImageFsInfoRequest{})
 	if err != nil {

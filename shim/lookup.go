@@ -5,9 +5,9 @@ import (
 	"fmt"
 
 	cerrdefs "github.com/containerd/errdefs"
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/filters"
-	"github.com/docker/docker/api/types/image"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/image"
+	"github.com/moby/moby/client"
 
 	"dockercri/translate"
 )
@@ -36,14 +36,15 @@ var kindName = map[string]string{
 // Docker has no such container or it is not ours of this kind; err is
 // Docker's failure only.
 func inspectOurs(ctx context.Context, d Docker, kind, id string) (in container.InspectResponse, found bool, err error) {
-	in, err = d.ContainerInspect(ctx, id)
+	res, err := d.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
+	in = res.Container
 	if cerrdefs.IsNotFound(err) {
 		return in, false, nil
 	}
 	if err != nil {
 		return in, false, fmt.Errorf("inspect %s %s: %w", kindName[kind], id, err)
 	}
-	if in.ContainerJSONBase == nil || in.Config == nil || translate.ParseLabels(in.Config.Labels).Type != kind {
+	if in.Config == nil || translate.ParseLabels(in.Config.Labels).Type != kind {
 		return in, false, nil
 	}
 	if kind == translate.ContainerTypeSandbox {
@@ -79,7 +80,7 @@ func runningOurs(ctx context.Context, d Docker, kind, id string) (container.Insp
 		return in, notFound("%s %q", kindName[kind], id)
 	}
 	if in.State == nil || !in.State.Running || in.State.Pid <= 0 {
-		state := "unknown"
+		state := container.ContainerState("unknown")
 		if in.State != nil {
 			state = in.State.Status
 		}
@@ -92,29 +93,38 @@ func runningOurs(ctx context.Context, d Docker, kind, id string) (container.Insp
 // kinds), running ones only unless all, narrowed by extra filters. Callers
 // still parse each entry's labels: the label filter is Docker's, and an
 // image can set the label.
-func listOurs(ctx context.Context, d Docker, kind string, all bool, extra ...filters.KeyValuePair) ([]container.Summary, error) {
+func listOurs(ctx context.Context, d Docker, kind string, all bool, extra ...filterTerm) ([]container.Summary, error) {
 	typ := translate.LabelContainerType
 	if kind != "" {
 		typ += "=" + kind
 	}
-	args := filters.NewArgs(append([]filters.KeyValuePair{filters.Arg("label", typ)}, extra...)...)
-	if !all {
-		args.Add("status", "running")
+	f := make(client.Filters).Add("label", typ)
+	for _, t := range extra {
+		f.Add(t.term, t.value)
 	}
-	return d.ContainerList(ctx, container.ListOptions{All: all, Filters: args})
+	if !all {
+		f.Add("status", "running")
+	}
+	res, err := d.ContainerList(ctx, client.ContainerListOptions{All: all, Filters: f})
+	return res.Items, err
 }
+
+// filterTerm is one term of a Docker list filter ("label", "key=value").
+type filterTerm struct{ term, value string }
+
+func filterArg(term, value string) filterTerm { return filterTerm{term: term, value: value} }
 
 // narrowTo is the Docker filter for a CRI filter's container or pod id (an
 // id or an id prefix) and, for app containers, its pod sandbox id. A sandbox
 // id that is not a whole Docker id is left to the caller's own match: Docker
 // compares labels exactly.
-func narrowTo(id, podSandboxID string) []filters.KeyValuePair {
-	var args []filters.KeyValuePair
+func narrowTo(id, podSandboxID string) []filterTerm {
+	var args []filterTerm
 	if id != "" {
-		args = append(args, filters.Arg("id", id))
+		args = append(args, filterArg("id", id))
 	}
 	if dockerID.MatchString(podSandboxID) {
-		args = append(args, filters.Arg("label", translate.LabelSandboxID+"="+podSandboxID))
+		args = append(args, filterArg("label", translate.LabelSandboxID+"="+podSandboxID))
 	}
 	return args
 }
@@ -123,15 +133,15 @@ func narrowTo(id, podSandboxID string) []filters.KeyValuePair {
 // that, by its mirror's name. found is false when Docker has it under
 // neither.
 func (s *Service) inspectImage(ctx context.Context, ref string) (image.InspectResponse, bool, error) {
-	in, err := s.docker.ImageInspect(ctx, ref)
+	res, err := s.docker.ImageInspect(ctx, ref)
 	if mref, ok := s.mirrorName(ref); ok && cerrdefs.IsNotFound(err) {
-		in, err = s.docker.ImageInspect(ctx, mref)
+		res, err = s.docker.ImageInspect(ctx, mref)
 	}
 	if cerrdefs.IsNotFound(err) {
-		return in, false, nil
+		return res.InspectResponse, false, nil
 	}
 	if err != nil {
-		return in, false, fmt.Errorf("inspect image %q: %w", ref, err)
+		return res.InspectResponse, false, fmt.Errorf("inspect image %q: %w", ref, err)
 	}
-	return in, true, nil
+	return res.InspectResponse, true, nil
 }

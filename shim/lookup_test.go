@@ -3,7 +3,7 @@ package shim
 import (
 	"testing"
 
-	"github.com/docker/docker/api/types/container"
+	"github.com/moby/moby/api/types/container"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 

@@ -6,6 +6,7 @@ import (
 	"net"
 	"strings"
 
+	"github.com/moby/moby/client"
 	"k8s.io/klog/v2"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
@@ -14,11 +15,11 @@ import (
 // RuntimeConfig reports the cgroup driver Docker really uses, which the
 // kubelet checks against its own.
 func (s *Service) RuntimeConfig(ctx context.Context, _ *runtimeapi.RuntimeConfigRequest) (*runtimeapi.RuntimeConfigResponse, error) {
-	info, err := s.docker.Info(ctx)
+	res, err := s.docker.Info(ctx, client.InfoOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("docker info: %w", err)
 	}
-	driver, err := cgroupDriver(info.CgroupDriver)
+	driver, err := cgroupDriver(res.Info.CgroupDriver)
 	if err != nil {
 		return nil, err
 	}

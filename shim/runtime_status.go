@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"time"
 
-	"github.com/docker/docker/api/types/versions"
+	"github.com/moby/moby/client"
+	"github.com/moby/moby/client/pkg/versions"
+
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"dockercri/translate"
@@ -34,7 +36,9 @@ func (s *Service) Status(ctx context.Context, req *runtimeapi.StatusRequest) (*r
 	networkCond := &runtimeapi.RuntimeCondition{Type: runtimeapi.NetworkReady, Status: true}
 	pctx, cancel := context.WithTimeout(ctx, s.pingTimeout)
 	defer cancel()
-	if _, err := s.docker.Ping(pctx); err != nil {
+	// The ping negotiates the API version if no call has yet, so that the
+	// features below, read from it, are the daemon's.
+	if _, err := s.docker.Ping(pctx, client.PingOptions{NegotiateAPIVersion: true}); err != nil {
 		runtimeCond.Status, runtimeCond.Reason = false, reasonDockerNotReady
 		runtimeCond.Message = "docker: " + err.Error()
 		networkCond.Status, networkCond.Reason = false, reasonNetworkNotReady

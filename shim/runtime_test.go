@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/docker/docker/api/types"
-	"github.com/docker/docker/api/types/system"
+	"github.com/moby/moby/api/types/system"
+	"github.com/moby/moby/client"
 	"google.golang.org/grpc/codes"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
@@ -202,9 +202,9 @@ func TestNewRejectsBadPauseImage(t *testing.T) {
 // hangingPing is a Docker whose ping never answers until cancelled.
 type hangingPing struct{ *fakeDocker }
 
-func (h hangingPing) Ping(ctx context.Context) (types.Ping, error) {
+func (h hangingPing) Ping(ctx context.Context, _ client.PingOptions) (client.PingResult, error) {
 	<-ctx.Done()
-	return types.Ping{}, ctx.Err()
+	return client.PingResult{}, ctx.Err()
 }
 
 func TestStatusBoundsAHungPing(t *testing.T) {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/moby/moby/client"
+
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
@@ -21,7 +23,7 @@ const (
 // be able to show why the runtime is not ready. Before Docker has ever
 // answered it fails Unavailable.
 func (s *Service) Version(ctx context.Context, _ *runtimeapi.VersionRequest) (*runtimeapi.VersionResponse, error) {
-	v, err := s.docker.ServerVersion(ctx)
+	v, err := s.docker.ServerVersion(ctx, client.ServerVersionOptions{})
 	if err != nil {
 		if last := s.lastVersion.Load(); last != nil {
 			return last.resp(), nil

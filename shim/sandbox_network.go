@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/moby/moby/client"
 	"k8s.io/klog/v2"
 
 	"dockercri/shim/cni"
@@ -89,11 +90,11 @@ func (s *Service) teardownNetwork(ctx context.Context, id string, pid int) error
 
 // pidOf is a container's pid when it runs, else 0.
 func (s *Service) pidOf(ctx context.Context, id string) int {
-	in, err := s.docker.ContainerInspect(ctx, id)
-	if err != nil || in.ContainerJSONBase == nil || in.State == nil || !in.State.Running {
-		return 0
+	res, err := s.docker.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
+	if st := res.Container.State; err == nil && st != nil && st.Running {
+		return st.Pid
 	}
-	return in.State.Pid
+	return 0
 }
 
 // resumeNetworks, at start, cleans up pods whose ADD was in flight when

@@ -6,7 +6,8 @@ import (
 	"os"
 	"time"
 
-	"github.com/docker/docker/api/types/container"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/client"
 	"k8s.io/klog/v2"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
@@ -65,16 +66,17 @@ func (s *Service) RunPodSandbox(ctx context.Context, req *runtimeapi.RunPodSandb
 			}
 		}()
 	}
-	if err := s.docker.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
+	if _, err := s.docker.ContainerStart(ctx, id, client.ContainerStartOptions{}); err != nil {
 		return nil, fmt.Errorf("start pod sandbox %q: %w", name, err)
 	}
-	in, err := s.docker.ContainerInspect(ctx, id)
+	res, err := s.docker.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("inspect pod sandbox %q: %w", name, err)
 	}
+	in := res.Container
 	if cniPod {
 		pid := 0
-		if in.ContainerJSONBase != nil && in.State != nil {
+		if in.State != nil {
 			pid = in.State.Pid
 		}
 		if err := s.setupNetwork(ctx, id, cp, pid, cfg.GetAnnotations()); err != nil {
@@ -162,7 +164,7 @@ func (s *Service) writeResolvConf(in container.InspectResponse, dns *runtimeapi.
 	if content == "" {
 		return nil
 	}
-	if in.ContainerJSONBase == nil || in.ResolvConfPath == "" {
+	if in.ResolvConfPath == "" {
 		return fmt.Errorf("docker reports no resolv.conf path for the sandbox")
 	}
 	if err := os.WriteFile(in.ResolvConfPath, []byte(content), 0o644); err != nil {

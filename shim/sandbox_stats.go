@@ -5,8 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/filters"
+	"github.com/moby/moby/api/types/container"
 	"k8s.io/klog/v2"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
@@ -31,7 +30,7 @@ func (s *Service) PodSandboxStats(ctx context.Context, req *runtimeapi.PodSandbo
 	}
 	labels := translate.ParseLabels(in.Config.Labels)
 	attrs := &runtimeapi.PodSandboxAttributes{Id: in.ID, Metadata: meta, Labels: labels.Labels, Annotations: labels.Annotations}
-	members, err := listOurs(ctx, s.docker, translate.ContainerTypeContainer, false, filters.Arg("label", translate.LabelSandboxID+"="+in.ID))
+	members, err := listOurs(ctx, s.docker, translate.ContainerTypeContainer, false, filterArg("label", translate.LabelSandboxID+"="+in.ID))
 	if err != nil {
 		return nil, fmt.Errorf("list containers of pod sandbox %s: %w", in.ID, err)
 	}

@@ -5,8 +5,8 @@ import (
 	"fmt"
 
 	cerrdefs "github.com/containerd/errdefs"
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/filters"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/client"
 	"k8s.io/klog/v2"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
@@ -74,7 +74,7 @@ const podStopTimeout = 0
 
 // stopContainer stops a container with a grace period; absent is fine.
 func (s *Service) stopContainer(ctx context.Context, id string, timeout int) error {
-	err := s.docker.ContainerStop(ctx, id, container.StopOptions{Timeout: &timeout})
+	_, err := s.docker.ContainerStop(ctx, id, client.ContainerStopOptions{Timeout: &timeout})
 	if err != nil && !cerrdefs.IsNotFound(err) {
 		return err
 	}
@@ -86,7 +86,7 @@ func (s *Service) stopContainer(ctx context.Context, id string, timeout int) err
 // count: an image cannot enrol a container into a pod.
 func (s *Service) podContainers(ctx context.Context, sandboxID string) ([]containerRef, error) {
 	list, err := listOurs(ctx, s.docker, translate.ContainerTypeContainer, true,
-		filters.Arg("label", translate.LabelSandboxID+"="+sandboxID))
+		filterArg("label", translate.LabelSandboxID+"="+sandboxID))
 	if err != nil {
 		return nil, fmt.Errorf("list containers of pod sandbox %s: %w", sandboxID, err)
 	}

@@ -7,7 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/docker/docker/api/types/container"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/client"
 	"google.golang.org/grpc/codes"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
@@ -271,7 +272,7 @@ func TestListIgnoresImageForgedSandboxes(t *testing.T) {
 	c := newTestClients(t, f)
 	ctx := testContext(t)
 	runSandbox(t, c, sandboxConfig("web"))
-	if _, err := f.ContainerCreate(ctx, &container.Config{Image: "evil:1"}, nil, nil, nil, "hand-made"); err != nil {
+	if _, err := f.ContainerCreate(ctx, client.ContainerCreateOptions{Config: &container.Config{Image: "evil:1"}, Name: "hand-made"}); err != nil {
 		t.Fatal(err)
 	}
 	list, err := c.runtime.ListPodSandbox(ctx, &runtimeapi.ListPodSandboxRequest{})

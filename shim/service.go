@@ -18,7 +18,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/docker/docker/api/types/container"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/client"
 	"k8s.io/klog/v2"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
@@ -200,7 +201,8 @@ func (s *Service) Resume(ctx context.Context) error {
 			klog.V(2).InfoS("Not resuming log copy", "container", c.ID, "err", err)
 			continue
 		}
-		in, err := s.docker.ContainerInspect(ctx, c.ID)
+		res, err := s.docker.ContainerInspect(ctx, c.ID, client.ContainerInspectOptions{})
+		in := res.Container
 		if err != nil || in.Config == nil {
 			continue
 		}

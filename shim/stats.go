@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/moby/moby/client"
 	"k8s.io/klog/v2"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
@@ -60,18 +61,22 @@ func (m *statsManager) entry(ctx context.Context, id string, sandbox bool) (*sta
 	if e != nil {
 		return e, nil
 	}
-	in, err := m.docker.ContainerInspect(ctx, id)
+	res, err := m.docker.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
 	if err != nil {
 		return nil, err
 	}
-	if in.ContainerJSONBase == nil || in.State == nil || !in.State.Running || in.State.Pid <= 0 {
+	in := res.Container
+	if in.State == nil || !in.State.Running || in.State.Pid <= 0 {
 		return nil, cgroups.ErrNotFound
 	}
 	paths, err := m.roots.PathsOf(in.State.Pid)
 	if err != nil {
 		return nil, err
 	}
-	e = &statsEntry{sandbox: sandbox, pid: in.State.Pid, paths: paths, upperDir: in.GraphDriver.Data["UpperDir"]}
+	e = &statsEntry{sandbox: sandbox, pid: in.State.Pid, paths: paths}
+	if in.GraphDriver != nil { // none with the containerd image store
+		e.upperDir = in.GraphDriver.Data["UpperDir"]
+	}
 	m.mu.Lock()
 	m.entries[id] = e
 	m.mu.Unlock()

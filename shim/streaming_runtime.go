@@ -8,9 +8,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/docker/docker/api/types"
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/pkg/stdcopy"
+	"github.com/moby/moby/api/pkg/stdcopy"
+	"github.com/moby/moby/client"
 	"k8s.io/klog/v2"
 
 	"dockercri/streaming"
@@ -49,23 +48,24 @@ func (r *streamingRuntime) Exec(ctx context.Context, id string, cmd []string, in
 	if _, err := runningOurs(ctx, r.docker, translate.ContainerTypeContainer, id); err != nil {
 		return err
 	}
-	created, err := r.docker.ContainerExecCreate(ctx, id, container.ExecOptions{
-		Cmd: cmd, Tty: tty, AttachStdin: in != nil, AttachStdout: out != nil, AttachStderr: errw != nil,
+	created, err := r.docker.ExecCreate(ctx, id, client.ExecCreateOptions{
+		Cmd: cmd, TTY: tty, AttachStdin: in != nil, AttachStdout: out != nil, AttachStderr: errw != nil,
 	})
 	if err != nil {
 		return fmt.Errorf("create exec in container %s: %w", id, err)
 	}
 	klog.V(levelExec).InfoS("Exec session", "container", id, "exec", created.ID, "args", len(cmd), "tty", tty)
 	klog.V(levelBody).InfoS("Exec session command", "exec", created.ID, "cmd", cmd)
-	hj, err := r.docker.ContainerExecAttach(ctx, created.ID, container.ExecAttachOptions{Tty: tty})
+	hj, err := r.docker.ExecAttach(ctx, created.ID, client.ExecAttachOptions{TTY: tty})
 	if err != nil {
 		return fmt.Errorf("start exec %s in container %s: %w", created.ID, id, err)
 	}
 	defer hj.Close()
-	stopResize := forwardResize(ctx, resize, func(ctx context.Context, o container.ResizeOptions) error {
-		return r.docker.ContainerExecResize(ctx, created.ID, o)
+	stopResize := forwardResize(ctx, resize, func(ctx context.Context, o client.ContainerResizeOptions) error {
+		_, err := r.docker.ExecResize(ctx, created.ID, client.ExecResizeOptions(o))
+		return err
 	})
-	err = pump(ctx, hj, in, out, errw, tty, true)
+	err = pump(ctx, hj.HijackedResponse, in, out, errw, tty, true)
 	stopResize()
 	if ctx.Err() != nil {
 		killExec(ctx, r.docker, created.ID)
@@ -93,7 +93,7 @@ func (r *streamingRuntime) Attach(ctx context.Context, id string, in io.Reader, 
 	if err != nil {
 		return err
 	}
-	hj, err := r.docker.ContainerAttach(ctx, id, container.AttachOptions{
+	hj, err := r.docker.ContainerAttach(ctx, id, client.ContainerAttachOptions{
 		Stream: true, Stdin: in != nil, Stdout: out != nil, Stderr: errw != nil,
 	})
 	if err != nil {
@@ -101,14 +101,15 @@ func (r *streamingRuntime) Attach(ctx context.Context, id string, in io.Reader, 
 	}
 	defer hj.Close()
 	klog.V(levelExec).InfoS("Attach session", "container", id, "tty", c.Config.Tty)
-	stopResize := forwardResize(ctx, resize, func(ctx context.Context, o container.ResizeOptions) error {
-		return r.docker.ContainerResize(ctx, id, o)
+	stopResize := forwardResize(ctx, resize, func(ctx context.Context, o client.ContainerResizeOptions) error {
+		_, err := r.docker.ContainerResize(ctx, id, o)
+		return err
 	})
 	defer stopResize()
 	// Docker frames the stream by the container's own TTY setting. The end
 	// of the client's stdin closes the container's only with stdin_once:
 	// Docker would otherwise end the whole attach on it, output and all.
-	if err := pump(ctx, hj, in, out, errw, c.Config.Tty, c.Config.StdinOnce); err != nil && ctx.Err() == nil {
+	if err := pump(ctx, hj.HijackedResponse, in, out, errw, c.Config.Tty, c.Config.StdinOnce); err != nil && ctx.Err() == nil {
 		return fmt.Errorf("attach to container %s: %w", id, err)
 	}
 	return nil
@@ -128,7 +129,7 @@ func (r *streamingRuntime) PodNetNS(ctx context.Context, podSandboxID string) (s
 // the output ends, or when ctx ends (the stream is then closed). The stdin
 // copy ends when the client's stdin does (passed on as EOF if closeStdin),
 // or when the session's streams are closed after the session.
-func pump(ctx context.Context, hj types.HijackedResponse, in io.Reader, out, errw io.Writer, tty, closeStdin bool) error {
+func pump(ctx context.Context, hj client.HijackedResponse, in io.Reader, out, errw io.Writer, tty, closeStdin bool) error {
 	if in != nil {
 		go func() {
 			_, _ = io.Copy(hj.Conn, in)
@@ -170,7 +171,7 @@ func orDiscard(w io.Writer) io.Writer {
 // cancels a resize still in flight (Docker 20.10 holds a resize of an exec
 // that never started for 10 s).
 func forwardResize(ctx context.Context, sizes <-chan streaming.TerminalSize,
-	resize func(context.Context, container.ResizeOptions) error) (stop func()) {
+	resize func(context.Context, client.ContainerResizeOptions) error) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -184,7 +185,7 @@ func forwardResize(ctx context.Context, sizes <-chan streaming.TerminalSize,
 				if !ok {
 					return
 				}
-				o := container.ResizeOptions{Height: uint(size.Height), Width: uint(size.Width)}
+				o := client.ContainerResizeOptions{Height: uint(size.Height), Width: uint(size.Width)}
 				if err := resize(ctx, o); err != nil {
 					klog.V(levelExec).InfoS("Terminal resize failed", "height", size.Height, "width", size.Width, "err", err)
 				}
@@ -198,7 +199,7 @@ func forwardResize(ctx context.Context, sizes <-chan streaming.TerminalSize,
 // code; the output can end a moment before Docker records the exit.
 func execExitCode(ctx context.Context, d Docker, execID string) (int, error) {
 	for {
-		in, err := d.ContainerExecInspect(ctx, execID)
+		in, err := d.ExecInspect(ctx, execID, client.ExecInspectOptions{})
 		if err != nil {
 			return 0, fmt.Errorf("inspect exec %s: %w", execID, err)
 		}
@@ -218,17 +219,17 @@ func execExitCode(ctx context.Context, d Docker, execID string) (int, error) {
 func killExec(ctx context.Context, d Docker, execID string) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), killTimeout)
 	defer cancel()
-	in, err := d.ContainerExecInspect(ctx, execID)
+	in, err := d.ExecInspect(ctx, execID, client.ExecInspectOptions{})
 	if err != nil {
 		klog.V(levelExec).InfoS("Inspecting an exec to kill it failed", "exec", execID, "err", err)
 		return
 	}
-	if !in.Running || in.Pid <= 0 {
+	if !in.Running || in.PID <= 0 {
 		return
 	}
-	if err := killProcess(in.Pid); err != nil {
-		klog.V(levelExec).InfoS("Killing an exec failed", "exec", execID, "pid", in.Pid, "err", err)
+	if err := killProcess(in.PID); err != nil {
+		klog.V(levelExec).InfoS("Killing an exec failed", "exec", execID, "pid", in.PID, "err", err)
 		return
 	}
-	klog.V(levelExec).InfoS("Exec killed", "exec", execID, "pid", in.Pid)
+	klog.V(levelExec).InfoS("Exec killed", "exec", execID, "pid", in.PID)
 }

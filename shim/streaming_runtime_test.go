@@ -13,7 +13,7 @@ import (
 	"testing"
 
 	cerrdefs "github.com/containerd/errdefs"
-	"github.com/docker/docker/pkg/stdcopy"
+	"github.com/moby/moby/api/pkg/stdcopy"
 
 	"dockercri/streaming"
 )
@@ -43,8 +43,8 @@ func echoLine(code int) func(*fakeExec, net.Conn) int {
 	return func(e *fakeExec, conn net.Conn) int {
 		line, _ := bufio.NewReader(conn).ReadString('\n')
 		w := io.Writer(conn)
-		if !e.opts.Tty {
-			w = stdcopy.NewStdWriter(conn, stdcopy.Stdout)
+		if !e.opts.TTY {
+			w = newStdWriter(conn, stdcopy.Stdout)
 		}
 		_, _ = w.Write([]byte("got " + line))
 		return code
@@ -122,7 +122,7 @@ func TestSessionsLeaveNothingBehind(t *testing.T) {
 		give func(t *testing.T, p *execPod, rt streaming.Runtime)
 	}{
 		{"exec fails to start with a resize pending", func(t *testing.T, p *execPod, rt streaming.Runtime) {
-			p.f.errs["ContainerExecAttach"] = errors.New("OCI runtime exec failed")
+			p.f.errs["ExecAttach"] = errors.New("OCI runtime exec failed")
 			sizes := make(chan streaming.TerminalSize, 1)
 			sizes <- streaming.TerminalSize{Width: 80, Height: 24}
 			if err := rt.Exec(testContext(t), p.running, []string{"nosuch"}, nil, &syncBuffer{}, nil, true, sizes); err == nil {
@@ -149,7 +149,7 @@ func TestSessionsLeaveNothingBehind(t *testing.T) {
 		}},
 		{"attach client goes away", func(t *testing.T, p *execPod, rt streaming.Runtime) {
 			p.f.exec.attach = func(_ string, conn net.Conn) {
-				_, _ = stdcopy.NewStdWriter(conn, stdcopy.Stdout).Write([]byte("hello\n"))
+				_, _ = newStdWriter(conn, stdcopy.Stdout).Write([]byte("hello\n"))
 				_, _ = io.Copy(io.Discard, conn)
 			}
 			out := &notifyBuffer{want: "hello\n", seen: make(chan struct{})}

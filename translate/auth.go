@@ -5,7 +5,8 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/docker/docker/api/types/registry"
+	"github.com/moby/moby/api/pkg/authconfig"
+	"github.com/moby/moby/api/types/registry"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
@@ -34,7 +35,7 @@ func RegistryAuth(a *runtimeapi.AuthConfig) (string, error) {
 	if cfg == (registry.AuthConfig{ServerAddress: cfg.ServerAddress}) {
 		return "", nil
 	}
-	return registry.EncodeAuthConfig(cfg)
+	return authconfig.Encode(cfg)
 }
 
 func decodeBasicAuth(s string) (user, pass string, err error) {

@@ -6,7 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/docker/docker/api/types/registry"
+	"github.com/moby/moby/api/pkg/authconfig"
+	"github.com/moby/moby/api/types/registry"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
@@ -58,7 +59,7 @@ func TestRegistryAuth(t *testing.T) {
 				}
 				return
 			}
-			dec, err := registry.DecodeAuthConfig(got)
+			dec, err := authconfig.Decode(got)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -5,7 +5,6 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/docker/docker/api/types/strslice"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
@@ -15,19 +14,19 @@ func TestContainerCapabilities(t *testing.T) {
 		name              string
 		add, drop         []string
 		host              []string
-		wantAdd, wantDrop strslice.StrSlice
+		wantAdd, wantDrop []string
 		wantErr           error
 	}{
 		{name: "none"},
-		{name: "kubelet spelling", add: []string{"NET_ADMIN"}, drop: []string{"KILL"}, wantAdd: strslice.StrSlice{"CAP_NET_ADMIN"}, wantDrop: strslice.StrSlice{"CAP_KILL"}},
-		{name: "prefix and case", add: []string{"cap_net_admin", "CAP_SYS_TIME"}, wantAdd: strslice.StrSlice{"CAP_NET_ADMIN", "CAP_SYS_TIME"}},
-		{name: "duplicates", add: []string{"NET_ADMIN", "CAP_NET_ADMIN"}, wantAdd: strslice.StrSlice{"CAP_NET_ADMIN"}},
-		{name: "drop ALL add one", add: []string{"NET_BIND_SERVICE"}, drop: []string{"ALL"}, wantAdd: strslice.StrSlice{"CAP_NET_BIND_SERVICE"}, wantDrop: strslice.StrSlice{"ALL"}},
-		{name: "drop beats add", add: []string{"NET_ADMIN", "KILL"}, drop: []string{"KILL"}, wantAdd: strslice.StrSlice{"CAP_NET_ADMIN"}, wantDrop: strslice.StrSlice{"CAP_KILL"}},
-		{name: "drop ALL beats add ALL", add: []string{"ALL"}, drop: []string{"all"}, wantDrop: strslice.StrSlice{"ALL"}},
-		{name: "add ALL, Docker's privileged set works", add: []string{"all"}, drop: []string{"KILL"}, wantAdd: strslice.StrSlice{"ALL"}, wantDrop: strslice.StrSlice{"CAP_KILL"}},
+		{name: "kubelet spelling", add: []string{"NET_ADMIN"}, drop: []string{"KILL"}, wantAdd: []string{"CAP_NET_ADMIN"}, wantDrop: []string{"CAP_KILL"}},
+		{name: "prefix and case", add: []string{"cap_net_admin", "CAP_SYS_TIME"}, wantAdd: []string{"CAP_NET_ADMIN", "CAP_SYS_TIME"}},
+		{name: "duplicates", add: []string{"NET_ADMIN", "CAP_NET_ADMIN"}, wantAdd: []string{"CAP_NET_ADMIN"}},
+		{name: "drop ALL add one", add: []string{"NET_BIND_SERVICE"}, drop: []string{"ALL"}, wantAdd: []string{"CAP_NET_BIND_SERVICE"}, wantDrop: []string{"ALL"}},
+		{name: "drop beats add", add: []string{"NET_ADMIN", "KILL"}, drop: []string{"KILL"}, wantAdd: []string{"CAP_NET_ADMIN"}, wantDrop: []string{"CAP_KILL"}},
+		{name: "drop ALL beats add ALL", add: []string{"ALL"}, drop: []string{"all"}, wantDrop: []string{"ALL"}},
+		{name: "add ALL, Docker's privileged set works", add: []string{"all"}, drop: []string{"KILL"}, wantAdd: []string{"ALL"}, wantDrop: []string{"CAP_KILL"}},
 		{name: "add ALL from the host's set", add: []string{"ALL"}, drop: []string{"KILL"}, host: host,
-			wantAdd: strslice.StrSlice{"CAP_CHOWN", "CAP_NET_ADMIN", "CAP_SYS_ADMIN"}, wantDrop: strslice.StrSlice{"CAP_KILL"}},
+			wantAdd: []string{"CAP_CHOWN", "CAP_NET_ADMIN", "CAP_SYS_ADMIN"}, wantDrop: []string{"CAP_KILL"}},
 		{name: "outside the host's set", add: []string{"SYS_RESOURCE"}, host: host, wantErr: ErrUnsupported},
 		{name: "not a name", add: []string{"NET ADMIN"}, wantErr: ErrInvalidConfig},
 		{name: "empty name", drop: []string{""}, wantErr: ErrInvalidConfig},

@@ -5,9 +5,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/strslice"
-	"github.com/docker/docker/api/types/versions"
+	"github.com/moby/moby/api/types/container"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
@@ -122,10 +120,10 @@ func ContainerCreateConfig(cfg *runtimeapi.ContainerConfig, sandbox *runtimeapi.
 func cfgCtrProcess(command, args []string, dir string) cfgOpt {
 	return func(c *Created) error {
 		if len(command) > 0 {
-			c.Config.Entrypoint = strslice.StrSlice(command)
+			c.Config.Entrypoint = command
 		}
 		if len(args) > 0 {
-			c.Config.Cmd = strslice.StrSlice(args)
+			c.Config.Cmd = args
 		}
 		if dir != "" && !path.IsAbs(dir) {
 			return cfgInvalid("working_dir %q is not absolute", dir)
@@ -263,7 +261,7 @@ func cfgCtrCDI(devs []*runtimeapi.CDIDevice, api string) cfgOpt {
 			}
 			ids = append(ids, d.GetName())
 		}
-		if versions.LessThan(api, "1.44") {
+		if apiLess(api, "1.44") {
 			return cfgUnsupported("CDI_devices %v: Docker takes CDI devices from API 1.44, this daemon speaks %s", ids, api)
 		}
 		c.HostConfig.DeviceRequests = append(c.HostConfig.DeviceRequests, container.DeviceRequest{Driver: "cdi", DeviceIDs: ids})

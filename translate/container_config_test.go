@@ -6,8 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/strslice"
+	"github.com/moby/moby/api/types/container"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
@@ -104,12 +103,12 @@ func TestContainerProcess(t *testing.T) {
 		name                string
 		command, args       []string
 		dir                 string
-		wantEntrypoint, cmd strslice.StrSlice
+		wantEntrypoint, cmd []string
 	}{
 		{name: "image defaults"},
-		{name: "command replaces entrypoint and drops cmd", command: []string{"/bin/sh", "-c"}, wantEntrypoint: strslice.StrSlice{"/bin/sh", "-c"}},
-		{name: "args alone keep entrypoint", args: []string{"--port=80"}, cmd: strslice.StrSlice{"--port=80"}},
-		{name: "both", command: []string{"app"}, args: []string{"-v"}, wantEntrypoint: strslice.StrSlice{"app"}, cmd: strslice.StrSlice{"-v"}},
+		{name: "command replaces entrypoint and drops cmd", command: []string{"/bin/sh", "-c"}, wantEntrypoint: []string{"/bin/sh", "-c"}},
+		{name: "args alone keep entrypoint", args: []string{"--port=80"}, cmd: []string{"--port=80"}},
+		{name: "both", command: []string{"app"}, args: []string{"-v"}, wantEntrypoint: []string{"app"}, cmd: []string{"-v"}},
 		{name: "working dir", dir: "/srv"},
 	}
 	for _, tt := range tests {

@@ -4,7 +4,7 @@ import (
 	"maps"
 	"testing"
 
-	"github.com/docker/docker/api/types/container"
+	"github.com/moby/moby/api/types/container"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
@@ -68,7 +68,7 @@ func fuzzSummary(t *testing.T, id string, sb *runtimeapi.PodSandboxConfig, ctr *
 	}
 	merged := map[string]string{imageKey: imageVal}
 	maps.Copy(merged, labels)
-	return container.Summary{ID: id, Names: []string{"/" + name}, State: state, Created: 1795341600, Labels: merged}, true
+	return container.Summary{ID: id, Names: []string{"/" + name}, State: container.ContainerState(state), Created: 1795341600, Labels: merged}, true
 }
 
 func fuzzCheckListedSandbox(t *testing.T, s container.Summary, cfg *runtimeapi.PodSandboxConfig, idPrefix string) {

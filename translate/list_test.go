@@ -6,11 +6,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/docker/docker/api/types/container"
+	"github.com/moby/moby/api/types/container"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
-func sandboxSummary(t testing.TB, i int, state string) container.Summary {
+func sandboxSummary(t testing.TB, i int, state container.ContainerState) container.Summary {
 	cfg := &runtimeapi.PodSandboxConfig{
 		Metadata:    &runtimeapi.PodSandboxMetadata{Name: fmt.Sprintf("pod-%d", i), Namespace: "default", Uid: fmt.Sprintf("uid-%d", i), Attempt: 1},
 		Labels:      map[string]string{"app": "web", "io.kubernetes.pod.name": fmt.Sprintf("pod-%d", i)},
@@ -28,7 +28,7 @@ func sandboxSummary(t testing.TB, i int, state string) container.Summary {
 	return container.Summary{ID: fmt.Sprintf("%064x", i), Names: []string{"/" + name}, Image: "pause:3.10", Created: 1795341600, State: state, Labels: labels}
 }
 
-func containerSummary(t testing.TB, i, j int, sandboxID, state string) container.Summary {
+func containerSummary(t testing.TB, i, j int, sandboxID string, state container.ContainerState) container.Summary {
 	sb := &runtimeapi.PodSandboxMetadata{Name: fmt.Sprintf("pod-%d", i), Namespace: "default", Uid: fmt.Sprintf("uid-%d", i)}
 	cfg := &runtimeapi.ContainerConfig{
 		Metadata:    &runtimeapi.ContainerMetadata{Name: fmt.Sprintf("c%d", j), Attempt: 0},

@@ -5,8 +5,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/docker/docker/api/types/mount"
-	"github.com/docker/docker/api/types/versions"
+	"github.com/moby/moby/api/types/mount"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
@@ -83,7 +82,7 @@ func mntOne(c *Created, field string, m *runtimeapi.Mount, api string) error {
 	if err := mntOptions(&sp, field, m); err != nil {
 		return err
 	}
-	at44 := !versions.LessThan(api, "1.44")
+	at44 := !apiLess(api, "1.44")
 	if sp.rro {
 		switch {
 		case !sp.ro:
@@ -119,10 +118,10 @@ func mntAsMount(c *Created, field, host, ctr string, sp mntSpec, api string) err
 	if sp.relabel {
 		return cfgUnsupported("%s: selinux_relabel with recursive_read_only, the mount option \"bind\" or a ':' in a path: Docker cannot relabel such a mount", field)
 	}
-	if versions.LessThan(api, "1.42") {
+	if apiLess(api, "1.42") {
 		return cfgUnsupported("%s: recursive_read_only, the mount option \"bind\" or a ':' in a path need Docker API 1.42, this daemon speaks %s", field, api)
 	}
-	at44 := !versions.LessThan(api, "1.44")
+	at44 := !apiLess(api, "1.44")
 	c.HostConfig.Mounts = append(c.HostConfig.Mounts, mount.Mount{
 		Type: mount.TypeBind, Source: host, Target: ctr, ReadOnly: sp.ro,
 		BindOptions: &mount.BindOptions{

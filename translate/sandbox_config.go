@@ -8,9 +8,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/versions"
-	"github.com/docker/go-connections/nat"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/network"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
@@ -70,7 +69,7 @@ func cfgAPI(v string) (string, error) {
 	if v == "" {
 		return cfgMinAPI, nil
 	}
-	if versions.LessThan(v, cfgMinAPI) {
+	if apiLess(v, cfgMinAPI) {
 		return "", cfgUnsupported("Docker API %s: 1.41 (Docker 20.10) or newer is required", v)
 	}
 	return v, nil
@@ -217,7 +216,7 @@ func cfgSbxPorts(pm []*runtimeapi.PortMapping, hostNet bool) cfgOpt {
 			c.ignore("port_mappings", "host network: the pod listens on the node's ports directly")
 			return nil
 		}
-		exposed, bindings := nat.PortSet{}, nat.PortMap{}
+		exposed, bindings := network.PortSet{}, network.PortMap{}
 		for i, p := range pm {
 			proto := strings.ToLower(p.GetProtocol().String())
 			if _, ok := runtimeapi.Protocol_value[p.GetProtocol().String()]; !ok {
@@ -229,17 +228,20 @@ func cfgSbxPorts(pm []*runtimeapi.PortMapping, hostNet bool) cfgOpt {
 			if p.GetHostPort() < 0 || p.GetHostPort() > 65535 {
 				return cfgInvalid("port_mappings[%d].host_port %d is outside [0, 65535]", i, p.GetHostPort())
 			}
+			// The zero Addr is no host IP: Docker's "all addresses".
+			var hostIP netip.Addr
 			if ip := p.GetHostIp(); ip != "" {
-				if _, err := netip.ParseAddr(ip); err != nil {
+				var err error
+				if hostIP, err = netip.ParseAddr(ip); err != nil {
 					return cfgInvalid("port_mappings[%d].host_ip %q is not an IP address", i, ip)
 				}
 			}
-			port := nat.Port(strconv.Itoa(int(p.GetContainerPort())) + "/" + proto)
+			port, _ := network.PortFrom(uint16(p.GetContainerPort()), network.IPProtocol(proto)) // proto is never empty
 			exposed[port] = struct{}{}
 			if p.GetHostPort() == 0 { // CRI: 0 means no host port, not a random one
 				continue
 			}
-			bindings[port] = append(bindings[port], nat.PortBinding{HostIP: p.GetHostIp(), HostPort: strconv.Itoa(int(p.GetHostPort()))})
+			bindings[port] = append(bindings[port], network.PortBinding{HostIP: hostIP, HostPort: strconv.Itoa(int(p.GetHostPort()))})
 		}
 		c.Config.ExposedPorts = exposed
 		if len(bindings) > 0 {

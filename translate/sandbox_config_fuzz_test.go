@@ -157,8 +157,10 @@ func fuzzCheckSandbox(t *testing.T, cfg *runtimeapi.PodSandboxConfig, c *Created
 			if n, err := strconv.Atoi(b.HostPort); err != nil || n < 1 || n > 65535 {
 				t.Fatalf("host port %q of %s", b.HostPort, port)
 			}
-			if _, err := netip.ParseAddr(b.HostIP); b.HostIP != "" && err != nil {
-				t.Fatalf("host IP %q of %s", b.HostIP, port)
+			if b.HostIP.IsValid() {
+				if _, err := netip.ParseAddr(b.HostIP.String()); err != nil {
+					t.Fatalf("host IP %s of %s", b.HostIP, port)
+				}
 			}
 		}
 	}

@@ -1,11 +1,12 @@
 package translate
 
 import (
+	"net/netip"
 	"reflect"
 	"testing"
 
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/go-connections/nat"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/network"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
@@ -99,26 +100,27 @@ func TestSandboxNamespaces(t *testing.T) {
 }
 
 func TestSandboxPortMappings(t *testing.T) {
+	port := network.MustParsePort
 	tests := []struct {
 		name         string
 		give         []*runtimeapi.PortMapping
 		hostNet      bool
-		wantExposed  nat.PortSet
-		wantBindings nat.PortMap
+		wantExposed  network.PortSet
+		wantBindings network.PortMap
 		wantIgnored  []string
 		wantErr      string
 	}{
 		{name: "tcp with host port", give: []*runtimeapi.PortMapping{{ContainerPort: 80, HostPort: 8080}},
-			wantExposed: nat.PortSet{"80/tcp": {}}, wantBindings: nat.PortMap{"80/tcp": {{HostPort: "8080"}}}},
+			wantExposed: network.PortSet{port("80/tcp"): {}}, wantBindings: network.PortMap{port("80/tcp"): {{HostPort: "8080"}}}},
 		{name: "udp and sctp with host ip", give: []*runtimeapi.PortMapping{
 			{Protocol: runtimeapi.Protocol_UDP, ContainerPort: 53, HostPort: 53, HostIp: "127.0.0.1"},
 			{Protocol: runtimeapi.Protocol_SCTP, ContainerPort: 9, HostPort: 9, HostIp: "::1"},
-		}, wantExposed: nat.PortSet{"53/udp": {}, "9/sctp": {}}, wantBindings: nat.PortMap{
-			"53/udp": {{HostIP: "127.0.0.1", HostPort: "53"}}, "9/sctp": {{HostIP: "::1", HostPort: "9"}},
+		}, wantExposed: network.PortSet{port("53/udp"): {}, port("9/sctp"): {}}, wantBindings: network.PortMap{
+			port("53/udp"): {{HostIP: netip.MustParseAddr("127.0.0.1"), HostPort: "53"}}, port("9/sctp"): {{HostIP: netip.MustParseAddr("::1"), HostPort: "9"}},
 		}},
 		{name: "two host ports for one port", give: []*runtimeapi.PortMapping{{ContainerPort: 80, HostPort: 80}, {ContainerPort: 80, HostPort: 81}},
-			wantExposed: nat.PortSet{"80/tcp": {}}, wantBindings: nat.PortMap{"80/tcp": {{HostPort: "80"}, {HostPort: "81"}}}},
-		{name: "host port 0 only exposes", give: []*runtimeapi.PortMapping{{ContainerPort: 80}}, wantExposed: nat.PortSet{"80/tcp": {}}},
+			wantExposed: network.PortSet{port("80/tcp"): {}}, wantBindings: network.PortMap{port("80/tcp"): {{HostPort: "80"}, {HostPort: "81"}}}},
+		{name: "host port 0 only exposes", give: []*runtimeapi.PortMapping{{ContainerPort: 80}}, wantExposed: network.PortSet{port("80/tcp"): {}}},
 		{name: "host network", give: []*runtimeapi.PortMapping{{ContainerPort: 80, HostPort: 80}}, hostNet: true,
 			wantIgnored: []string{"port_mappings: host network: the pod listens on the node's ports directly"}},
 		{name: "container port 0", give: []*runtimeapi.PortMapping{{HostPort: 80}}, wantErr: "container_port"},

@@ -2,8 +2,10 @@ package translate
 
 import (
 	"fmt"
+	"net/netip"
 
-	"github.com/docker/docker/api/types/container"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/network"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
@@ -24,7 +26,7 @@ type SandboxStatusOptions struct {
 // namespace modes, and its addresses (none unless it is ready, and none for
 // host networking).
 func SandboxStatus(in container.InspectResponse, opts SandboxStatusOptions) (*runtimeapi.PodSandboxStatus, error) {
-	if in.ContainerJSONBase == nil || in.Config == nil || in.State == nil {
+	if in.Config == nil || in.State == nil {
 		return nil, fmt.Errorf("%w: incomplete pod sandbox inspect", ErrInvalidConfig)
 	}
 	meta, err := ParseSandboxName(in.Name)
@@ -36,7 +38,7 @@ func SandboxStatus(in container.InspectResponse, opts SandboxStatusOptions) (*ru
 	st := &runtimeapi.PodSandboxStatus{
 		Id:          in.ID,
 		Metadata:    meta,
-		State:       SandboxState(string(in.State.Status)),
+		State:       SandboxState(in.State.Status),
 		CreatedAt:   created,
 		Labels:      labels.Labels,
 		Annotations: labels.Annotations,
@@ -67,8 +69,9 @@ func SandboxStatus(in container.InspectResponse, opts SandboxStatusOptions) (*ru
 			st.Network = net
 		}
 	} else if !hc.NetworkMode.IsHost() && in.NetworkSettings != nil && st.State == runtimeapi.PodSandboxState_SANDBOX_READY {
-		net := &runtimeapi.PodSandboxNetworkStatus{Ip: in.NetworkSettings.IPAddress}
-		if v6 := in.NetworkSettings.GlobalIPv6Address; v6 != "" {
+		v4, v6 := bridgeAddrs(in.NetworkSettings)
+		net := &runtimeapi.PodSandboxNetworkStatus{Ip: v4}
+		if v6 != "" {
 			if net.Ip == "" {
 				net.Ip = v6
 			} else {
@@ -78,4 +81,24 @@ func SandboxStatus(in container.InspectResponse, opts SandboxStatusOptions) (*ru
 		st.Network = net
 	}
 	return st, nil
+}
+
+// bridgeAddrs reads a pod's addresses on Docker's default bridge network,
+// "" for none. They are what inspect's top-level IPAddress and
+// GlobalIPv6Address held (filled from that network's endpoint) until API
+// 1.52 removed them; a pod off CNI is on the bridge or on no network.
+func bridgeAddrs(ns *container.NetworkSettings) (v4, v6 string) {
+	ep := ns.Networks[network.NetworkBridge]
+	if ep == nil {
+		return "", ""
+	}
+	return addrString(ep.IPAddress), addrString(ep.GlobalIPv6Address)
+}
+
+// addrString formats an address; the zero Addr, Docker's "none", is "".
+func addrString(a netip.Addr) string {
+	if !a.IsValid() {
+		return ""
+	}
+	return a.String()
 }

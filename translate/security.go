@@ -9,8 +9,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/versions"
+	"github.com/moby/moby/api/types/container"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
@@ -328,7 +327,7 @@ func secPrivileged(opts ContainerOptions, api string) cfgOpt {
 		h.SecurityOpt = append(h.SecurityOpt, "seccomp=unconfined", "apparmor=unconfined", "label=disable")
 		h.MaskedPaths, h.ReadonlyPaths = []string{}, []string{}
 		ro := "/sys and /sys/fs/cgroup stay"
-		if !versions.LessThan(api, "1.48") {
+		if !apiLess(api, "1.48") {
 			h.SecurityOpt = append(h.SecurityOpt, "writable-cgroups=true")
 			ro = "/sys stays"
 		}

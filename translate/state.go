@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/mount"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/mount"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
@@ -19,7 +19,7 @@ const (
 
 // SandboxState maps a pause container's Docker status: only a running
 // pause container is a ready pod.
-func SandboxState(status string) runtimeapi.PodSandboxState {
+func SandboxState(status container.ContainerState) runtimeapi.PodSandboxState {
 	if status == container.StateRunning {
 		return runtimeapi.PodSandboxState_SANDBOX_READY
 	}
@@ -28,7 +28,7 @@ func SandboxState(status string) runtimeapi.PodSandboxState {
 
 // ContainerState maps an app container's Docker status. A paused or
 // restarting container still has its processes, so it is running.
-func ContainerState(status string) runtimeapi.ContainerState {
+func ContainerState(status container.ContainerState) runtimeapi.ContainerState {
 	switch status {
 	case container.StateCreated:
 		return runtimeapi.ContainerState_CONTAINER_CREATED
@@ -64,7 +64,7 @@ func ParseDockerTime(s string) (int64, error) {
 // finished) is exited, with OOMKilled, Completed or Error as the reason.
 // The shim adds resources, user and the image's names.
 func ContainerStatusFromInspect(in container.InspectResponse) (*runtimeapi.ContainerStatus, error) {
-	if in.ContainerJSONBase == nil || in.Config == nil || in.State == nil {
+	if in.Config == nil || in.State == nil {
 		return nil, fmt.Errorf("%w: incomplete container inspect", ErrInvalidConfig)
 	}
 	_, meta, err := ParseContainerName(in.Name)

@@ -3,14 +3,14 @@ package translate
 import (
 	"testing"
 
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/mount"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/mount"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
 func TestSandboxState(t *testing.T) {
 	tests := []struct {
-		give string
+		give container.ContainerState
 		want runtimeapi.PodSandboxState
 	}{
 		{"running", runtimeapi.PodSandboxState_SANDBOX_READY},
@@ -28,7 +28,7 @@ func TestSandboxState(t *testing.T) {
 
 func TestContainerState(t *testing.T) {
 	tests := []struct {
-		give string
+		give container.ContainerState
 		want runtimeapi.ContainerState
 	}{
 		{"created", runtimeapi.ContainerState_CONTAINER_CREATED},
@@ -72,10 +72,8 @@ func inspectFixture(state container.State) container.InspectResponse {
 		Labels: map[string]string{"app": "web"}, Annotations: map[string]string{"a": "b"},
 	}, "sb1", "/var/log/pods/p/app/0.log")
 	return container.InspectResponse{
-		ContainerJSONBase: &container.ContainerJSONBase{
-			ID: "c1", Name: "/k8s_app_web_default_uid_2", Created: "2026-11-22T10:00:00Z",
-			Image: "sha256:abc", State: &state,
-		},
+		ID: "c1", Name: "/k8s_app_web_default_uid_2", Created: "2026-11-22T10:00:00Z",
+		Image: "sha256:abc", State: &state,
 		Config: &container.Config{Image: "busybox:1.36", Labels: labels},
 		Mounts: []container.MountPoint{
 			{Type: mount.TypeBind, Source: "/host/a", Destination: "/a", RW: true, Propagation: mount.PropagationRPrivate},

@@ -1,10 +1,12 @@
 package translate
 
 import (
+	"net/netip"
 	"testing"
 	"time"
 
-	"github.com/docker/docker/api/types/container"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/network"
 	"google.golang.org/protobuf/proto"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
@@ -13,15 +15,15 @@ import (
 // sandboxInspect is a running pause container on Docker's bridge.
 func sandboxInspect(mutate func(*container.InspectResponse)) container.InspectResponse {
 	in := container.InspectResponse{
-		ContainerJSONBase: &container.ContainerJSONBase{
-			ID: "sb1", Name: "/k8s_POD_web_ns_uid1_2", Created: "2026-11-22T18:00:00.5Z",
-			State:      &container.State{Status: "running", Running: true},
-			HostConfig: &container.HostConfig{NetworkMode: "bridge", IpcMode: "shareable"},
-		},
+		ID: "sb1", Name: "/k8s_POD_web_ns_uid1_2", Created: "2026-11-22T18:00:00.5Z",
+		State:      &container.State{Status: "running", Running: true},
+		HostConfig: &container.HostConfig{NetworkMode: "bridge", IpcMode: "shareable"},
 		Config: &container.Config{Labels: map[string]string{
 			LabelContainerType: ContainerTypeSandbox, "app": "web", "annotation.a/b": "c",
 		}},
-		NetworkSettings: &container.NetworkSettings{DefaultNetworkSettings: container.DefaultNetworkSettings{IPAddress: "172.17.0.2"}},
+		NetworkSettings: &container.NetworkSettings{Networks: map[string]*network.EndpointSettings{
+			network.NetworkBridge: {IPAddress: netip.MustParseAddr("172.17.0.2")},
+		}},
 	}
 	if mutate != nil {
 		mutate(&in)
@@ -59,10 +61,14 @@ func TestSandboxStatus(t *testing.T) {
 			st.State, st.Network = runtimeapi.PodSandboxState_SANDBOX_NOTREADY, nil
 		}},
 		{name: "IPv6 beside IPv4", give: sandboxInspect(func(in *container.InspectResponse) {
-			in.NetworkSettings.GlobalIPv6Address = "fd00::2"
+			in.NetworkSettings.Networks[network.NetworkBridge].GlobalIPv6Address = netip.MustParseAddr("fd00::2")
 		}), change: func(st *runtimeapi.PodSandboxStatus) {
 			st.Network.AdditionalIps = []*runtimeapi.PodIP{{Ip: "fd00::2"}}
 		}},
+		{name: "network none: no address", give: sandboxInspect(func(in *container.InspectResponse) {
+			in.HostConfig.NetworkMode = network.NetworkNone
+			in.NetworkSettings.Networks = map[string]*network.EndpointSettings{network.NetworkNone: {}}
+		}), change: func(st *runtimeapi.PodSandboxStatus) { st.Network = &runtimeapi.PodSandboxNetworkStatus{} }},
 		{name: "host namespaces", give: sandboxInspect(func(in *container.InspectResponse) {
 			in.HostConfig = &container.HostConfig{NetworkMode: "host", PidMode: "host", IpcMode: "host"}
 		}), change: func(st *runtimeapi.PodSandboxStatus) {

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
-	"github.com/docker/docker/api/types/container"
+	"github.com/moby/moby/client"
 	"k8s.io/klog/v2"
 )
 
@@ -29,8 +29,8 @@ import (
 // Docker is what the copiers ask of Docker: a subset of the shim's Docker
 // interface.
 type Docker interface {
-	ContainerLogs(ctx context.Context, id string, options container.LogsOptions) (io.ReadCloser, error)
-	ContainerInspect(ctx context.Context, id string) (container.InspectResponse, error)
+	ContainerLogs(ctx context.Context, id string, options client.ContainerLogsOptions) (client.ContainerLogsResult, error)
+	ContainerInspect(ctx context.Context, id string, options client.ContainerInspectOptions) (client.ContainerInspectResult, error)
 }
 
 const (
@@ -79,7 +79,7 @@ func (m *Manager) run(ctx context.Context, id string, tty bool, c *follower, aft
 	defer close(c.done)
 	defer c.w.Close()
 	for {
-		opts := container.LogsOptions{ShowStdout: true, ShowStderr: true, Follow: true, Timestamps: true}
+		opts := client.ContainerLogsOptions{ShowStdout: true, ShowStderr: true, Follow: true, Timestamps: true}
 		if !after.IsZero() {
 			opts.Since = FormatSince(after)
 		}
@@ -110,8 +110,8 @@ func (m *Manager) run(ctx context.Context, id string, tty bool, c *follower, aft
 			return
 		case <-time.After(copierRetryDelay):
 		}
-		in, ierr := m.docker.ContainerInspect(ctx, id)
-		if ierr != nil || in.State == nil || (!in.State.Running && !in.State.Restarting) {
+		res, ierr := m.docker.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
+		if st := res.Container.State; ierr != nil || st == nil || (!st.Running && !st.Restarting) {
 			if ierr == nil {
 				continue // stopped: one more pass copies what is left, then EOF
 			}
@@ -121,7 +121,7 @@ func (m *Manager) run(ctx context.Context, id string, tty bool, c *follower, aft
 }
 
 func (m *Manager) finalPass(ctx context.Context, id string, tty bool, c *follower, after time.Time) {
-	opts := container.LogsOptions{ShowStdout: true, ShowStderr: true, Timestamps: true}
+	opts := client.ContainerLogsOptions{ShowStdout: true, ShowStderr: true, Timestamps: true}
 	if !after.IsZero() {
 		opts.Since = FormatSince(after)
 	}

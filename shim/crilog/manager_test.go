@@ -12,18 +12,18 @@ import (
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
-	"github.com/docker/docker/api/types/container"
+	"github.com/moby/moby/client"
 )
 
 // logsDocker serves one container's log stream once (the follow), then an
 // empty one (the final pass), and says the container has exited.
 type logsDocker struct {
 	mu    sync.Mutex
-	calls []container.LogsOptions
+	calls []client.ContainerLogsOptions
 	first string
 }
 
-func (d *logsDocker) ContainerLogs(_ context.Context, _ string, opts container.LogsOptions) (io.ReadCloser, error) {
+func (d *logsDocker) ContainerLogs(_ context.Context, _ string, opts client.ContainerLogsOptions) (client.ContainerLogsResult, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.calls = append(d.calls, opts)
@@ -33,8 +33,8 @@ func (d *logsDocker) ContainerLogs(_ context.Context, _ string, opts container.L
 	return io.NopCloser(strings.NewReader("")), nil
 }
 
-func (d *logsDocker) ContainerInspect(context.Context, string) (container.InspectResponse, error) {
-	return container.InspectResponse{}, errors.New("not asked in these tests")
+func (d *logsDocker) ContainerInspect(context.Context, string, client.ContainerInspectOptions) (client.ContainerInspectResult, error) {
+	return client.ContainerInspectResult{}, errors.New("not asked in these tests")
 }
 
 func TestManagerCopiesUntilTheContainerStops(t *testing.T) {

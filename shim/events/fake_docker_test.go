@@ -2,10 +2,12 @@ package events
 
 import (
 	"context"
+	"strings"
 	"sync"
 
-	"github.com/docker/docker/api/types/container"
-	dockerevents "github.com/docker/docker/api/types/events"
+	"github.com/moby/moby/api/types/container"
+	dockerevents "github.com/moby/moby/api/types/events"
+	"github.com/moby/moby/client"
 )
 
 // fakeDocker is the hub's narrow Docker: event subscriptions that get what
@@ -20,7 +22,7 @@ type fakeDocker struct {
 	// containers is what ContainerList answers (the resync's list).
 	containers []container.Summary
 	// lists records the options of each ContainerList call.
-	lists []container.ListOptions
+	lists []client.ContainerListOptions
 	// since records the Since of each Events call.
 	since []string
 	// subscribed, when set, receives a value on each Events call.
@@ -31,7 +33,7 @@ var _ Docker = (*fakeDocker)(nil)
 
 type fakeEventSub struct {
 	ctx  context.Context
-	opts dockerevents.ListOptions
+	opts client.EventsListOptions
 	msgs chan dockerevents.Message
 	errs chan error
 }
@@ -42,7 +44,7 @@ const fakeEventBuffer = 4096
 
 // Events subscribes like Docker's client: the error channel gets one error
 // and the stream is over. While the fake is down the error comes at once.
-func (f *fakeDocker) Events(ctx context.Context, opts dockerevents.ListOptions) (<-chan dockerevents.Message, <-chan error) {
+func (f *fakeDocker) Events(ctx context.Context, opts client.EventsListOptions) client.EventsResult {
 	sub := &fakeEventSub{ctx: ctx, opts: opts, msgs: make(chan dockerevents.Message, fakeEventBuffer), errs: make(chan error, 1)}
 	f.mu.Lock()
 	f.since = append(f.since, opts.Since)
@@ -56,24 +58,24 @@ func (f *fakeDocker) Events(ctx context.Context, opts dockerevents.ListOptions) 
 	if notify != nil {
 		notify <- struct{}{}
 	}
-	return sub.msgs, sub.errs
+	return client.EventsResult{Messages: sub.msgs, Err: sub.errs}
 }
 
 // ContainerList answers the containers whose labels match the filter.
-func (f *fakeDocker) ContainerList(_ context.Context, opts container.ListOptions) ([]container.Summary, error) {
+func (f *fakeDocker) ContainerList(_ context.Context, opts client.ContainerListOptions) (client.ContainerListResult, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.lists = append(f.lists, opts)
 	if f.down != nil {
-		return nil, f.down
+		return client.ContainerListResult{}, f.down
 	}
 	var out []container.Summary
 	for _, c := range f.containers {
-		if opts.Filters.MatchKVList("label", c.Labels) {
+		if matchKVList(opts.Filters, "label", c.Labels) {
 			out = append(out, c)
 		}
 	}
-	return out, nil
+	return client.ContainerListResult{Items: out}, nil
 }
 
 // emit sends m to the live subscriptions whose filters match, as Docker does.
@@ -87,7 +89,7 @@ func (f *fakeDocker) emit(m dockerevents.Message) {
 		}
 		live = append(live, sub)
 		a := sub.opts.Filters
-		if !a.ExactMatch("type", string(m.Type)) || !a.ExactMatch("event", string(m.Action)) || !a.MatchKVList("label", m.Actor.Attributes) {
+		if !exactMatch(a, "type", string(m.Type)) || !exactMatch(a, "event", string(m.Action)) || !matchKVList(a, "label", m.Actor.Attributes) {
 			continue
 		}
 		select {
@@ -113,4 +115,29 @@ func (f *fakeDocker) setDown(err error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.down = err
+}
+
+// exactMatch and matchKVList read a filter as Docker's daemon does: a term
+// that is not set matches everything; "label" values are "key" or
+// "key=value", all of which must hold.
+func exactMatch(f client.Filters, term, source string) bool {
+	values := f[term]
+	return len(values) == 0 || values[source]
+}
+
+func matchKVList(f client.Filters, term string, sources map[string]string) bool {
+	values := f[term]
+	if len(values) == 0 {
+		return true
+	}
+	if len(sources) == 0 {
+		return false
+	}
+	for value := range values {
+		k, v, hasValue := strings.Cut(value, "=")
+		if got, ok := sources[k]; !ok || (hasValue && got != v) {
+			return false
+		}
+	}
+	return true
 }

@@ -9,11 +9,12 @@
 //
 // It talks to Docker only through its own narrow Docker interface and
 // builds no CRI status itself: the Handler does (package shim, which
-// imports this one). It may import the Docker API types, cri-api,
-// dockercri/translate (the labels of the scheme), errdefs and klog; it must
-// never import package shim. Its errors carry a containerd errdefs class
-// (Unavailable, ResourceExhausted), which shim's boundary maps to the gRPC
-// code.
+// imports this one). It may import the Docker API types and the client's
+// option and result types (its Docker is injected: it dials nothing),
+// cri-api, dockercri/translate (the labels of the scheme), errdefs and klog;
+// it must never import package shim. Its errors carry a containerd errdefs
+// class (Unavailable, ResourceExhausted), which shim's boundary maps to the
+// gRPC code.
 package events
 
 import (
@@ -23,8 +24,8 @@ import (
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
-	"github.com/docker/docker/api/types/container"
-	dockerevents "github.com/docker/docker/api/types/events"
+	dockerevents "github.com/moby/moby/api/types/events"
+	"github.com/moby/moby/client"
 	"k8s.io/klog/v2"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
@@ -61,11 +62,11 @@ const (
 // Docker is the slice of the Docker Engine API the hub uses, a subset of
 // shim's Docker (and of *client.Client).
 type Docker interface {
-	// Events streams Docker's events; an error on the second channel ends
-	// the stream, as when Docker restarts.
-	Events(ctx context.Context, options dockerevents.ListOptions) (<-chan dockerevents.Message, <-chan error)
+	// Events streams Docker's events; an error on the result's Err channel
+	// ends the stream, as when Docker restarts.
+	Events(ctx context.Context, options client.EventsListOptions) client.EventsResult
 	// ContainerList lists the containers of the scheme for a resync.
-	ContainerList(ctx context.Context, options container.ListOptions) ([]container.Summary, error)
+	ContainerList(ctx context.Context, options client.ContainerListOptions) (client.ContainerListResult, error)
 }
 
 // Handler builds the response for one Docker event of a reported action

@@ -3,14 +3,14 @@ package events
 import (
 	"context"
 	"errors"
+	"maps"
 	"runtime"
-	"strings"
 	"testing"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
-	"github.com/docker/docker/api/types/container"
-	dockerevents "github.com/docker/docker/api/types/events"
+	"github.com/moby/moby/api/types/container"
+	dockerevents "github.com/moby/moby/api/types/events"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
@@ -43,7 +43,7 @@ func TestDockerEventTypes(t *testing.T) {
 			if ok != tt.wantOK || got != tt.want {
 				t.Fatalf("dockerEventTypes[%q] = %v, %v, want %v, %v", tt.give, got, ok, tt.want, tt.wantOK)
 			}
-			if f := dockerEventFilters(); f.ExactMatch("event", string(tt.give)) != tt.wantOK {
+			if f := dockerEventFilters(); exactMatch(f, "event", string(tt.give)) != tt.wantOK {
 				t.Fatalf("Docker filter lets %q through: %v, want %v", tt.give, !tt.wantOK, tt.wantOK)
 			}
 		})
@@ -255,7 +255,7 @@ func TestHubSurvivesDockerRestart(t *testing.T) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	// The resync lists every container of the scheme, running or not.
-	if len(f.lists) == 0 || !f.lists[0].All || strings.Join(f.lists[0].Filters.Get("label"), ",") != translate.LabelContainerType {
+	if len(f.lists) == 0 || !f.lists[0].All || !maps.Equal(f.lists[0].Filters["label"], map[string]bool{translate.LabelContainerType: true}) {
 		t.Fatalf("resync listed with %+v", f.lists)
 	}
 	// Each resubscription asks Docker to replay since the old stream broke.

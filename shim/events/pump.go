@@ -7,9 +7,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/docker/docker/api/types/container"
-	dockerevents "github.com/docker/docker/api/types/events"
-	"github.com/docker/docker/api/types/filters"
+	"github.com/moby/moby/api/types/container"
+	dockerevents "github.com/moby/moby/api/types/events"
+	"github.com/moby/moby/client"
 	"k8s.io/klog/v2"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
@@ -57,13 +57,13 @@ var dockerEventTypes = map[dockerevents.Action]runtimeapi.ContainerEventType{
 // of our scheme: app containers, and pause containers, whose events carry
 // the sandbox's id as containerd's do (the kubelet forgets a pod when the
 // sandbox's CONTAINER_DELETED_EVENT arrives).
-func dockerEventFilters() filters.Args {
-	args := filters.NewArgs(filters.Arg("type", string(dockerevents.ContainerEventType)),
-		filters.Arg("label", translate.LabelContainerType))
+func dockerEventFilters() client.Filters {
+	f := make(client.Filters).Add("type", string(dockerevents.ContainerEventType)).
+		Add("label", translate.LabelContainerType)
 	for a := range dockerEventTypes {
-		args.Add("event", string(a))
+		f.Add("event", string(a))
 	}
-	return args
+	return f
 }
 
 func (h *Hub) startPump() *pump {
@@ -127,7 +127,8 @@ func (h *Hub) read(ctx context.Context, p *pump, queue chan<- *pendingEvent, bui
 	since := time.Now()
 	for ctx.Err() == nil {
 		subCtx, cancel := context.WithCancel(ctx)
-		msgs, errs := h.docker.Events(subCtx, dockerevents.ListOptions{Filters: dockerEventFilters(), Since: dockerSince(since)})
+		stream := h.docker.Events(subCtx, client.EventsListOptions{Filters: dockerEventFilters(), Since: dockerSince(since)})
+		msgs, errs := stream.Messages, stream.Err
 		if first {
 			close(p.ready)
 		}
@@ -197,14 +198,14 @@ func (h *Hub) resync(ctx context.Context, enqueue func(dockerevents.Message)) {
 	defer cancel()
 	// Every container of the scheme, running or not: app and pause
 	// containers alike.
-	list, err := h.docker.ContainerList(lctx, container.ListOptions{All: true,
-		Filters: filters.NewArgs(filters.Arg("label", translate.LabelContainerType))})
+	list, err := h.docker.ContainerList(lctx, client.ContainerListOptions{All: true,
+		Filters: make(client.Filters).Add("label", translate.LabelContainerType)})
 	if err != nil {
 		klog.InfoS("Resyncing container events after Docker's stream broke failed", "err", err)
 		return
 	}
 	now := time.Now().UnixNano()
-	for _, c := range list {
+	for _, c := range list.Items {
 		action := dockerevents.ActionDie
 		switch c.State {
 		case container.StateRunning, container.StatePaused, container.StateRestarting:
@@ -222,7 +223,7 @@ func (h *Hub) resync(ctx context.Context, enqueue func(dockerevents.Message)) {
 		enqueue(dockerevents.Message{Type: dockerevents.ContainerEventType, Action: action, TimeNano: now,
 			Actor: dockerevents.Actor{ID: c.ID, Attributes: attrs}})
 	}
-	klog.V(2).InfoS("Resynced container events", "containers", len(list))
+	klog.V(2).InfoS("Resynced container events", "containers", len(list.Items))
 }
 
 // send hands built events to the clients in the order Docker sent them.
