@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Stops dockercri's e2e environment: registries, the private dockerd and
-# containerd (with any container they left behind), the dcri0 bridge.
+# Stops dockercri's e2e environment: registries, and each instance's private
+# dockerd and containerd (with any container they left behind) and bridge.
 #   --purge  also deletes /var/lib/dockercri-e2e (images, registries, cache).
 # Only processes recorded in our pidfiles (and checked against their command
 # line), shims of our own containerd socket and tasks of our own cgroup are
@@ -85,25 +85,36 @@ unmount_below() {
 	done
 }
 
+# instance_down ENGINE STORE stops one instance: its dockerd, what its containerd left running, its containerd,
+# mounts and bridge. Data stays.
+instance_down() {
+	select_instance "$1" "$2"
+	stop_dockerd
+	kill_leftovers
+	stop_pid "$CONTAINERD_PIDFILE" "$CONTAINERD_CONFIG" "containerd ($INSTANCE)" 20
+	unmount_below "$INSTANCE_RUN" "$INSTANCE_DATA"
+	if ip link show "$E2E_BRIDGE" >/dev/null 2>&1; then
+		log "removing bridge $E2E_BRIDGE"
+		ip link delete "$E2E_BRIDGE" type bridge
+	fi
+	# Runtime state goes; logs stay for a post-mortem until --purge.
+	rm -rf "$DOCKER_EXEC_ROOT" "$CONTAINERD_STATE" "$DOCKER_SOCK"
+}
+
 stop_pid "$E2E_RUN/registry-open.pid" "$REGISTRY_DIR/open.yml" "registry open" 10
 stop_pid "$E2E_RUN/registry-auth.pid" "$REGISTRY_DIR/auth.yml" "registry auth" 10
-stop_dockerd
-kill_leftovers
-stop_pid "$CONTAINERD_PIDFILE" "$CONTAINERD_CONFIG" containerd 20
+for inst in "${INSTANCES[@]}"; do
+	(instance_down "${inst%%-*}" "${inst#*-}")
+done
 unmount_below "$E2E_RUN" "$E2E_DATA"
-if ip link show "$E2E_BRIDGE" >/dev/null 2>&1; then
-	log "removing bridge $E2E_BRIDGE"
-	ip link delete "$E2E_BRIDGE" type bridge
-fi
-# Directories that dockerd 20.10 and containerd 1.6 hard-code outside our
-# roots (/run/docker/plugins, /run/containerd/s): removed only while empty, so
-# a system Docker's or containerd's own files are never touched.
+# Directories that dockerd and containerd hard-code outside our roots
+# (/run/docker/plugins, /run/containerd/s): removed only while empty, so a
+# system Docker's or containerd's own files are never touched.
 rmdir /run/containerd/s /run/containerd 2>/dev/null || true
 if [[ -d /run/docker && $(ls -A /run/docker) == plugins ]]; then
 	rmdir /run/docker/plugins /run/docker 2>/dev/null || true
 fi
-# Runtime state goes; logs stay for a post-mortem until --purge.
-rm -rf "$DOCKER_EXEC_ROOT" "$CONTAINERD_STATE" "$E2E_ENV_FILE" "$DOCKER_SOCK"
+rm -f "$E2E_ENV_FILE"
 if ((purge)); then
 	log "purging $E2E_DATA and $E2E_RUN"
 	rm -rf "$E2E_DATA" "$E2E_RUN"

@@ -10,25 +10,84 @@ E2E_DATA=/var/lib/dockercri-e2e
 E2E_RUN=/run/dockercri-e2e
 E2E_ENV_FILE=$E2E_RUN/env
 
-# Private containerd (dockerd must never attach to /run/containerd/containerd.sock).
-CONTAINERD_ROOT=$E2E_DATA/containerd
-CONTAINERD_STATE=$E2E_RUN/containerd
-CONTAINERD_SOCK=$CONTAINERD_STATE/containerd.sock
-CONTAINERD_CONFIG=$E2E_DATA/containerd.toml
-CONTAINERD_PIDFILE=$E2E_RUN/containerd.pid
-CONTAINERD_LOG=$E2E_RUN/containerd.log
+# The engine under test (DOCKER_ENGINE, DOCKER_STORE in the environment):
+#   debian             Debian 12's docker.io (20.10, API 1.41) and containerd 1.6;
+#   current            Docker 29 built by engine.sh (API 1.56) with its own
+#                      containerd 2.x and runc, in either image store:
+#                      DOCKER_STORE=containerd (its default: containerd's
+#                      snapshotter) or DOCKER_STORE=overlay2 (the classic store).
+# Each engine and store is an instance of its own (data root, exec root,
+# socket, containerd, bridge, address pool) sharing only the registries and
+# the image build cache. One instance runs at a time: every dockerd programs
+# the host's iptables chains of the same names (DOCKER, DOCKER-USER, ...).
+INSTANCES=(debian current-containerd current-overlay2)
 
-# Private dockerd.
-DOCKER_DATA_ROOT=$E2E_DATA/docker
-DOCKER_EXEC_ROOT=$E2E_RUN/docker
-DOCKER_SOCK=$E2E_RUN/docker.sock
-DOCKER_PIDFILE=$E2E_RUN/dockerd.pid
-DOCKER_LOG=$E2E_RUN/dockerd.log
-DOCKER_DAEMON_JSON=$E2E_DATA/daemon.json
-DOCKER_KEY=$E2E_DATA/key.json
-E2E_CGROUP_PARENT=/dockercri-e2e
-E2E_BRIDGE=dcri0
-E2E_BRIDGE_CIDR=172.29.213.1/24
+# The current Docker Engine, built by engine.sh from Go modules (kept across
+# instances and clones): moby v2.0.0-beta.24 is Docker 29.8 (API 1.56).
+ENGINE_MOBY=v2.0.0-beta.24
+ENGINE_DOCKER_VERSION=29.8.0
+ENGINE_CONTAINERD=v2.4.2
+ENGINE_RUNC=v1.5.3
+ENGINE_DIR=$E2E_DATA/engines/docker-$ENGINE_DOCKER_VERSION
+
+# select_instance ENGINE [STORE]: sets DOCKER_ENGINE, DOCKER_STORE and every
+# path of that instance (run at source time for the environment's choice).
+select_instance() {
+	DOCKER_ENGINE=$1
+	DOCKER_STORE=${2:-containerd}
+	case $DOCKER_ENGINE in
+	debian)
+		DOCKER_STORE=overlay2
+		INSTANCE=debian
+		INSTANCE_DATA=$E2E_DATA # where the first environment always lived
+		INSTANCE_RUN=$E2E_RUN
+		E2E_BRIDGE=dcri0
+		E2E_BRIDGE_CIDR=172.29.213.1/24
+		;;
+	current)
+		DOCKER_STORE=${DOCKER_STORE:-containerd}
+		case $DOCKER_STORE in
+		containerd)
+			E2E_BRIDGE=dcri1
+			E2E_BRIDGE_CIDR=172.29.214.1/24
+			;;
+		overlay2)
+			E2E_BRIDGE=dcri2
+			E2E_BRIDGE_CIDR=172.29.215.1/24
+			;;
+		*)
+			echo "DOCKER_STORE=$DOCKER_STORE: want containerd or overlay2" >&2
+			exit 2
+			;;
+		esac
+		INSTANCE=current-$DOCKER_STORE
+		INSTANCE_DATA=$E2E_DATA/$INSTANCE
+		INSTANCE_RUN=$E2E_RUN/$INSTANCE
+		;;
+	*)
+		echo "DOCKER_ENGINE=$DOCKER_ENGINE: want debian or current" >&2
+		exit 2
+		;;
+	esac
+	# Private containerd (dockerd must never attach to /run/containerd/containerd.sock).
+	CONTAINERD_ROOT=$INSTANCE_DATA/containerd
+	CONTAINERD_STATE=$INSTANCE_RUN/containerd
+	CONTAINERD_SOCK=$CONTAINERD_STATE/containerd.sock
+	CONTAINERD_CONFIG=$INSTANCE_DATA/containerd.toml
+	CONTAINERD_PIDFILE=$INSTANCE_RUN/containerd.pid
+	CONTAINERD_LOG=$INSTANCE_RUN/containerd.log
+
+	# Private dockerd.
+	DOCKER_DATA_ROOT=$INSTANCE_DATA/docker
+	DOCKER_EXEC_ROOT=$INSTANCE_RUN/docker
+	DOCKER_SOCK=$INSTANCE_RUN/docker.sock
+	DOCKER_PIDFILE=$INSTANCE_RUN/dockerd.pid
+	DOCKER_LOG=$INSTANCE_RUN/dockerd.log
+	DOCKER_DAEMON_JSON=$INSTANCE_DATA/daemon.json
+	DOCKER_KEY=$INSTANCE_DATA/key.json
+	E2E_CGROUP_PARENT=/dockercri-e2e
+}
+select_instance "${DOCKER_ENGINE:-debian}" "${DOCKER_STORE:-}"
 
 # Registries on loopback (127.0.0.0/8 is an insecure registry by default, so
 # dockerd talks plain HTTP to them, basic auth included).
@@ -163,8 +222,26 @@ ensure_bridge() {
 	ip link set "$E2E_BRIDGE" up
 }
 
+# containerd 2.x splits the CRI plugin in three.
+containerd_disabled_plugins() {
+	if [[ $DOCKER_ENGINE == debian ]]; then
+		echo '"io.containerd.grpc.v1.cri"'
+	else
+		echo '"io.containerd.grpc.v1.cri", "io.containerd.cri.v1.images", "io.containerd.cri.v1.runtime"'
+	fi
+}
+
+# engine_path puts the current engine's binaries first, so that dockerd finds
+# its own containerd, runc, shim and docker-proxy.
+engine_path() {
+	if [[ $DOCKER_ENGINE == current ]]; then
+		[[ -x $ENGINE_DIR/bin/dockerd ]] || die "the current engine is not built: run e2e/env/engine.sh"
+		export PATH=$ENGINE_DIR/bin:$PATH
+	fi
+}
+
 write_containerd_config() {
-	mkdir -p "$CONTAINERD_ROOT" "$CONTAINERD_STATE" "$E2E_DATA/containerd-opt"
+	mkdir -p "$CONTAINERD_ROOT" "$CONTAINERD_STATE" "$INSTANCE_DATA/containerd-opt"
 	cat >"$CONTAINERD_CONFIG.tmp" <<EOF
 # Private containerd of the dockercri e2e environment (written by e2e/env/up.sh).
 version = 2
@@ -172,7 +249,7 @@ root = "$CONTAINERD_ROOT"
 state = "$CONTAINERD_STATE"
 oom_score = 0
 # dockerd needs none of the CRI plugin; disabling it keeps this containerd inert.
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
+disabled_plugins = [$(containerd_disabled_plugins)]
 
 [grpc]
   address = "$CONTAINERD_SOCK"
@@ -185,7 +262,7 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
 
 [plugins]
   [plugins."io.containerd.internal.v1.opt"]
-    path = "$E2E_DATA/containerd-opt"
+    path = "$INSTANCE_DATA/containerd-opt"
 EOF
 	mv "$CONTAINERD_CONFIG.tmp" "$CONTAINERD_CONFIG"
 }
@@ -220,8 +297,19 @@ dockerd_args() {
 		--containerd "$CONTAINERD_SOCK" \
 		--bridge "$E2E_BRIDGE" \
 		--cgroup-parent "$E2E_CGROUP_PARENT" \
-		--exec-opt native.cgroupdriver=cgroupfs \
-		--oom-score-adjust 0
+		--exec-opt native.cgroupdriver=cgroupfs
+	case $INSTANCE in
+	# 20.10 runs itself at -500 by default; these machines' root may not
+	# lower a score (no CAP_SYS_RESOURCE). Docker 29 has no such flag.
+	debian) printf '%s\n' --oom-score-adjust 0 ;;
+	# Its own containerd namespace, and Docker 29's default store: the
+	# snapshotter needs no flag on a fresh data root.
+	current-containerd) printf '%s\n' --containerd-namespace dockercri-e2e ;;
+	current-overlay2)
+		printf '%s\n' --containerd-namespace dockercri-e2e \
+			--feature containerd-snapshotter=false --storage-driver overlay2
+		;;
+	esac
 }
 
 # kube_node_netfilter makes bridged traffic go through iptables, as on every
@@ -234,6 +322,8 @@ kube_node_netfilter() {
 
 start_dockerd() {
 	mkdir -p "$DOCKER_DATA_ROOT" "$DOCKER_EXEC_ROOT" "$DOCKER_CONFIG"
+	engine_path
+	stop_other_instances
 	# A running dockerd reconnects by itself to a containerd started again.
 	start_containerd
 	ensure_bridge
@@ -241,7 +331,7 @@ start_dockerd() {
 	local args
 	args=$(dockerd_args)
 	if dockerd_running; then
-		if [[ -f $E2E_RUN/dockerd.args && $(<"$E2E_RUN/dockerd.args") == "$args" ]]; then
+		if [[ -f $INSTANCE_RUN/dockerd.args && $(<"$INSTANCE_RUN/dockerd.args") == "$args" ]]; then
 			wait_for 60 dockerd docker_answers && docker_forward_policy && return 0
 			die "dockerd (pid $(<"$DOCKER_PIDFILE")) runs but does not answer on $DOCKER_SOCK; see $DOCKER_LOG or run down.sh"
 		fi
@@ -254,15 +344,15 @@ start_dockerd() {
 	printf '{\n  "deprecated-key-path": "%s"\n}\n' "$DOCKER_KEY" >"$DOCKER_DAEMON_JSON"
 	log "starting dockerd (log: $DOCKER_LOG)"
 	rm -f "$DOCKER_SOCK"
-	echo "$args" >"$E2E_RUN/dockerd.args"
+	echo "$args" >"$INSTANCE_RUN/dockerd.args"
 	# dockerd writes --pidfile itself (and refuses one naming a live process),
 	# so spawn records the pid elsewhere, only to notice an early death.
 	local argv=()
 	mapfile -t argv <<<"$args"
-	spawn "$E2E_RUN/dockerd.spawn.pid" "$DOCKER_LOG" dockerd "${argv[@]}"
+	spawn "$INSTANCE_RUN/dockerd.spawn.pid" "$DOCKER_LOG" dockerd "${argv[@]}"
 	local pid i
-	pid=$(<"$E2E_RUN/dockerd.spawn.pid")
-	rm -f "$E2E_RUN/dockerd.spawn.pid"
+	pid=$(<"$INSTANCE_RUN/dockerd.spawn.pid")
+	rm -f "$INSTANCE_RUN/dockerd.spawn.pid"
 	for ((i = 0; i < 300; i++)); do
 		if docker_answers; then
 			docker_forward_policy
@@ -285,6 +375,26 @@ docker_forward_policy() {
 		log "FORWARD policy ACCEPT: setting DROP, as Docker does on a host where it enables forwarding"
 		iptables -P FORWARD DROP
 	fi
+}
+
+# stop_other_instances stops the dockerd and containerd of the other e2e
+# instances (never any other Docker): two dockerds would fight over the
+# host's iptables chains. Their data stays; up.sh brings them back.
+stop_other_instances() {
+	local inst run
+	for inst in "${INSTANCES[@]}"; do
+		[[ $inst == "$INSTANCE" ]] && continue
+		run=$E2E_RUN
+		[[ $inst == debian ]] || run=$E2E_RUN/$inst
+		[[ -e $run/dockerd.pid || -e $run/containerd.pid ]] || continue
+		log "stopping the $inst instance (one e2e dockerd at a time)"
+		(
+			select_instance "${inst%%-*}" "${inst#*-}"
+			stop_dockerd
+			stop_pid "$CONTAINERD_PIDFILE" "$CONTAINERD_CONFIG" "containerd ($INSTANCE)" 30
+			rm -f "$CONTAINERD_SOCK" "$CONTAINERD_SOCK.ttrpc"
+		)
+	done
 }
 
 stop_dockerd() {

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Brings up dockercri's end-to-end environment, as root:
+# Brings up dockercri's end-to-end environment, as root, on the engine that
+# DOCKER_ENGINE (debian|current) and DOCKER_STORE (containerd|overlay2) pick
+# (lib.sh; the current engine is built first by engine.sh):
 #   - a private containerd + dockerd (own data root, exec root, socket, pidfile,
-#     bridge dcri0, cgroup parent /dockercri-e2e), which never touches a Docker
+#     bridge dcri0/1/2, cgroup parent /dockercri-e2e), which never touches a Docker
 #     already on the machine, with Docker's default networking (iptables on,
 #     FORWARD policy DROP) and bridged traffic through iptables, as on a
 #     Kubernetes node;
@@ -252,6 +254,9 @@ build_busybox_images() {
 write_env_file() {
 	cat >"$E2E_ENV_FILE.tmp" <<EOF
 # dockercri e2e environment (written by e2e/env/up.sh; read by e2e/framework)
+DOCKER_ENGINE=$DOCKER_ENGINE
+DOCKER_STORE=$DOCKER_STORE
+INSTANCE=$INSTANCE
 DOCKER_HOST=$DOCKER_HOST
 DOCKER_CONFIG=$DOCKER_CONFIG
 DOCKER_CLI=$DOCKER_CLI
@@ -294,8 +299,11 @@ remove_leftover_pods() {
 main() {
 	ensure_packages
 	command -v go >/dev/null || export PATH=$PATH:/usr/local/go/bin
-	mkdir -p "$E2E_DATA" "$E2E_RUN" "$BUILD_DIR" "$DOCKER_CONFIG"
+	mkdir -p "$E2E_DATA" "$E2E_RUN" "$INSTANCE_DATA" "$INSTANCE_RUN" "$BUILD_DIR" "$DOCKER_CONFIG"
 	chmod 700 "$E2E_DATA" "$DOCKER_CONFIG"
+	if [[ $DOCKER_ENGINE == current ]]; then
+		bash "$E2E_REPO/e2e/env/engine.sh" >/dev/null
+	fi
 	start_dockerd
 	remove_leftover_pods
 	ensure_htpasswd
@@ -304,7 +312,7 @@ main() {
 	build_pause
 	build_busybox_images
 	write_env_file
-	log "up in $((SECONDS - start_time))s: $(docker version --format 'dockerd {{.Server.Version}} (API {{.Server.APIVersion}})'), storage driver $(docker info --format '{{.Driver}}'); env in $E2E_ENV_FILE"
+	log "$INSTANCE up in $((SECONDS - start_time))s: $(docker version --format 'dockerd {{.Server.Version}} (API {{.Server.APIVersion}})'), storage driver $(docker info --format '{{.Driver}}'); env in $E2E_ENV_FILE"
 }
 
 main "$@"
