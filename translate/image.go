@@ -51,25 +51,48 @@ func isDigits(s string) bool {
 // ImageFromSummary converts an entry of Docker's image list. The list carries
 // no config, so uid and username stay empty; ImageStatus fills them.
 func ImageFromSummary(s image.Summary, pinned func(tags []string) bool) *runtimeapi.Image {
-	tags := normalizeAll(s.RepoTags)
+	tags, digests := RepoTagsAndDigests(s.RepoTags, s.RepoDigests)
 	return &runtimeapi.Image{
 		Id:          s.ID,
 		RepoTags:    tags,
-		RepoDigests: normalizeAll(s.RepoDigests),
+		RepoDigests: digests,
 		Size:        uint64(max(s.Size, 0)),
 		Pinned:      pinned != nil && pinned(tags),
 	}
+}
+
+// RepoTagsAndDigests normalises Docker's names of an image into CRI's two
+// lists. Docker 29's containerd image store lists a reference pulled by
+// digest ("repo@sha256:...") among the tags; CRI's repo_tags hold only
+// tags, so such a name goes to the digests (once) instead.
+func RepoTagsAndDigests(tags, digests []string) (repoTags, repoDigests []string) {
+	var byDigest []string
+	for _, t := range tags {
+		if strings.Contains(t, "@") {
+			byDigest = append(byDigest, t)
+		}
+	}
+	if len(byDigest) == 0 {
+		return normalizeAll(tags), normalizeAll(digests)
+	}
+	plain := make([]string, 0, len(tags)-len(byDigest))
+	for _, t := range tags {
+		if !strings.Contains(t, "@") {
+			plain = append(plain, t)
+		}
+	}
+	return normalizeAll(plain), normalizeAll(append(append([]string(nil), digests...), byDigest...))
 }
 
 // ImageFromInspect converts Docker's image inspect. A malformed USER does not
 // hide the image: the user is left out and the error returned alongside so the
 // caller can report it.
 func ImageFromInspect(in image.InspectResponse, pinned func(tags []string) bool) (*runtimeapi.Image, error) {
-	tags := normalizeAll(in.RepoTags)
+	tags, digests := RepoTagsAndDigests(in.RepoTags, in.RepoDigests)
 	img := &runtimeapi.Image{
 		Id:          in.ID,
 		RepoTags:    tags,
-		RepoDigests: normalizeAll(in.RepoDigests),
+		RepoDigests: digests,
 		Size:        uint64(max(in.Size, 0)),
 		Pinned:      pinned != nil && pinned(tags),
 	}

@@ -84,6 +84,43 @@ func TestImageFromSummary(t *testing.T) {
 	}
 }
 
+func TestRepoTagsAndDigests(t *testing.T) {
+	digest := "sha256:" + hex64
+	tests := []struct {
+		name                 string
+		giveTags, giveDigest []string
+		wantTags, wantDigest string
+	}{
+		{
+			name:     "tags and digests as Docker 20.10 lists them",
+			giveTags: []string{"busybox:1.36"}, giveDigest: []string{"busybox@" + digest},
+			wantTags: "docker.io/library/busybox:1.36", wantDigest: "docker.io/library/busybox@" + digest,
+		},
+		{
+			name:     "containerd store: a pull by digest listed among the tags",
+			giveTags: []string{"127.0.0.1:5000/busybox:1.36", "127.0.0.1:5000/busybox@" + digest}, giveDigest: []string{"127.0.0.1:5000/busybox@" + digest},
+			wantTags: "127.0.0.1:5000/busybox:1.36", wantDigest: "127.0.0.1:5000/busybox@" + digest,
+		},
+		{
+			name:     "pulled by digest only: no tag at all",
+			giveTags: []string{"127.0.0.1:5000/busybox@" + digest},
+			wantTags: "", wantDigest: "127.0.0.1:5000/busybox@" + digest,
+		},
+		{name: "nothing", wantTags: "", wantDigest: ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tags, digests := RepoTagsAndDigests(tt.giveTags, tt.giveDigest)
+			if got := strings.Join(tags, ","); got != tt.wantTags {
+				t.Errorf("tags = %q, want %q", got, tt.wantTags)
+			}
+			if got := strings.Join(digests, ","); got != tt.wantDigest {
+				t.Errorf("digests = %q, want %q", got, tt.wantDigest)
+			}
+		})
+	}
+}
+
 func TestImageFromInspect(t *testing.T) {
 	withUser := func(u string) image.InspectResponse {
 		return image.InspectResponse{
