@@ -31,8 +31,9 @@ import (
 const layerRefresh = time.Minute
 
 type statsManager struct {
-	docker Docker
-	roots  cgroups.Roots
+	docker   Docker
+	roots    cgroups.Roots
+	procRoot string // /proc, where a container's mountinfo tells its writable layer
 
 	mu      sync.Mutex
 	entries map[string]*statsEntry
@@ -49,7 +50,7 @@ type statsEntry struct {
 }
 
 func newStatsManager(d Docker) *statsManager {
-	return &statsManager{docker: d, roots: cgroups.HostRoots, entries: map[string]*statsEntry{}, layers: newLayerSizer(layerRefresh)}
+	return &statsManager{docker: d, roots: cgroups.HostRoots, procRoot: "/proc", entries: map[string]*statsEntry{}, layers: newLayerSizer(layerRefresh)}
 }
 
 // entry returns what reading a running container's stats needs, inspecting
@@ -74,8 +75,13 @@ func (m *statsManager) entry(ctx context.Context, id string, sandbox bool) (*sta
 		return nil, err
 	}
 	e = &statsEntry{sandbox: sandbox, pid: in.State.Pid, paths: paths}
-	if in.GraphDriver != nil { // none with the containerd image store
+	if in.GraphDriver != nil {
 		e.upperDir = in.GraphDriver.Data["UpperDir"]
+	}
+	if e.upperDir == "" { // the containerd image store: see overlay.go
+		if e.upperDir, err = rootUpperDir(m.procRoot, in.State.Pid); err != nil {
+			klog.V(5).InfoS("No writable layer found", "container", id, "err", err)
+		}
 	}
 	m.mu.Lock()
 	m.entries[id] = e
