@@ -69,14 +69,15 @@ func (s *Service) CreateContainer(ctx context.Context, req *runtimeapi.CreateCon
 	if err != nil {
 		return nil, fmt.Errorf("container %q: %w", name, err)
 	}
-	driver, err := s.cgroupDriver(ctx)
+	daemon, err := s.daemon(ctx)
 	if err != nil {
 		return nil, err
 	}
 	opts := translate.ContainerOptions{
 		SandboxID:          sb.ID,
 		Labels:             labels,
-		CgroupDriver:       driver,
+		CgroupDriver:       daemon.cgroupDriver,
+		SELinux:            daemon.selinux,
 		APIVersion:         s.docker.ClientVersion(),
 		ImageUser:          imageUser,
 		Accounts:           accounts,

@@ -3,6 +3,7 @@ package shim
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
@@ -25,19 +26,28 @@ func (s *Service) ensureImage(ctx context.Context, ref string) error {
 	return err
 }
 
-// cgroupDriver asks Docker once; the driver cannot change without a Docker
+// daemonTraits are the settings of the Docker daemon that shape a
+// container's config.
+type daemonTraits struct {
+	cgroupDriver string // "cgroupfs" or "systemd"
+	// selinux: dockerd runs with --selinux-enabled ("name=selinux" among its
+	// security options). Only then does Docker relabel a bind mount.
+	selinux bool
+}
+
+// daemon asks Docker once; its settings cannot change without a Docker
 // restart, which we would not see anyway between two pods.
-func (s *Service) cgroupDriver(ctx context.Context) (string, error) {
-	if d := s.driver.Load(); d != nil {
-		return *d, nil
+func (s *Service) daemon(ctx context.Context) (daemonTraits, error) {
+	if t := s.traits.Load(); t != nil {
+		return *t, nil
 	}
 	info, err := s.docker.Info(ctx, client.InfoOptions{})
 	if err != nil {
-		return "", fmt.Errorf("docker info: %w", err)
+		return daemonTraits{}, fmt.Errorf("docker info: %w", err)
 	}
-	d := info.Info.CgroupDriver
-	s.driver.Store(&d)
-	return d, nil
+	t := daemonTraits{cgroupDriver: info.Info.CgroupDriver, selinux: slices.Contains(info.Info.SecurityOptions, "name=selinux")}
+	s.traits.Store(&t)
+	return t, nil
 }
 
 // createNamed creates a named container. A name conflict with a

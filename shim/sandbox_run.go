@@ -112,7 +112,7 @@ func (s *Service) sandboxConfig(ctx context.Context, name string, cfg *runtimeap
 			return nil, failedPrecondition("pod %q: %v", name, err)
 		}
 	}
-	driver, err := s.cgroupDriver(ctx)
+	daemon, err := s.daemon(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -120,7 +120,7 @@ func (s *Service) sandboxConfig(ctx context.Context, name string, cfg *runtimeap
 		Image:        s.pauseRef,
 		Labels:       labels,
 		NetworkMode:  networkMode,
-		CgroupDriver: driver,
+		CgroupDriver: daemon.cgroupDriver,
 		OOMScoreAdj:  s.cfg.Host.clampOOMScoreAdj(dockershimSandboxOOMScore),
 		APIVersion:   s.docker.ClientVersion(),
 	})

@@ -118,9 +118,12 @@ type Service struct {
 	podCIDR string
 
 	imageFS fsUsageCache
+	// snapshotRoots: containerd address + snapshotter → its root directory
+	// (image_fsinfo.go).
+	snapshotRoots sync.Map
 
 	checkpoints *checkpointStore
-	driver      atomic.Pointer[string] // Docker's cgroup driver, once known
+	traits      atomic.Pointer[daemonTraits] // Docker's settings, once known
 	logs        *crilog.Manager
 	stats       *statsManager
 	events      *events.Hub

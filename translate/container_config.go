@@ -15,6 +15,10 @@ type ContainerOptions struct {
 	Labels       map[string]string // Docker labels, already built by the shim
 	CgroupDriver string            // "cgroupfs" or "systemd", from docker info ("" = cgroupfs)
 	APIVersion   string            // negotiated Docker API version ("" = 1.41)
+	// SELinux: the daemon relabels mounts (dockerd --selinux-enabled). Without
+	// it a mount's selinux_relabel has nothing to do, as under containerd on a
+	// host without SELinux, and is dropped (see mntOpt).
+	SELinux bool
 	// ImageUser is the image's USER. When the container sets no user Docker
 	// runs it, so its numeric ids are range-checked (run_as_group without a
 	// user is refused as CRI requires, not combined with it: see secUser).
@@ -104,7 +108,7 @@ func ContainerCreateConfig(cfg *runtimeapi.ContainerConfig, sandbox *runtimeapi.
 		cfgCtrNamespaces(lx.GetSecurityContext().GetNamespaceOptions(), sbx.GetNamespaceOptions(), opts.SandboxID),
 		cfgUserns(lx.GetSecurityContext().GetNamespaceOptions().GetUsernsOptions()),
 		cfgCgroupParent(sandbox.GetLinux().GetCgroupParent(), opts.CgroupDriver),
-		mntOpt(cfg.GetMounts(), api),
+		mntOpt(cfg.GetMounts(), api, opts.SELinux),
 		cfgCtrDevices(cfg.GetDevices()),
 		cfgCtrCDI(cfg.GetCDIDevices(), api),
 		resOpt(lx.GetResources(), opts.MinOOMScoreAdj),

@@ -34,13 +34,18 @@ import (
 //     (API 1.42+ for CreateMountpoint, else ErrUnsupported);
 //   - the mount option "bind" (NonRecursive).
 //
+// selinux_relabel asks Docker to relabel only where the daemon runs with
+// SELinux (selinux): elsewhere Docker would ignore the "Z" anyway, and
+// containerd relabels only where SELinux is enabled, so the request is
+// dropped (Ignored says so) and the mount is built as if it were not set.
+//
 // mount_options: see mntOptions. ErrUnsupported: image (image volumes),
 // uidMappings/gidMappings (idmapped mounts), mount options Docker cannot
 // express, and selinux_relabel where Mounts are needed.
-func mntOpt(mounts []*runtimeapi.Mount, api string) cfgOpt {
+func mntOpt(mounts []*runtimeapi.Mount, api string, selinux bool) cfgOpt {
 	return func(c *Created) error {
 		for i, m := range mounts {
-			if err := mntOne(c, "mounts["+strconv.Itoa(i)+"]", m, api); err != nil {
+			if err := mntOne(c, "mounts["+strconv.Itoa(i)+"]", m, api, selinux); err != nil {
 				return err
 			}
 		}
@@ -58,7 +63,7 @@ type mntSpec struct {
 	prop         mount.Propagation
 }
 
-func mntOne(c *Created, field string, m *runtimeapi.Mount, api string) error {
+func mntOne(c *Created, field string, m *runtimeapi.Mount, api string, selinux bool) error {
 	switch {
 	case m.GetImage() != nil:
 		return cfgUnsupported("%s.image %q: image volumes cannot be mounted by Docker", field, m.GetImage().GetImage())
@@ -81,6 +86,10 @@ func mntOne(c *Created, field string, m *runtimeapi.Mount, api string) error {
 	sp := mntSpec{ro: m.GetReadonly(), rro: m.GetRecursiveReadOnly(), relabel: m.GetSelinuxRelabel(), prop: prop}
 	if err := mntOptions(&sp, field, m); err != nil {
 		return err
+	}
+	if sp.relabel && !selinux {
+		sp.relabel = false
+		c.ignore(field+".selinux_relabel", "Docker runs without SELinux")
 	}
 	at44 := !apiLess(api, "1.44")
 	if sp.rro {

@@ -23,6 +23,7 @@ func TestContainerMounts(t *testing.T) {
 		name        string
 		give        *runtimeapi.Mount
 		api         string
+		selinux     bool // dockerd --selinux-enabled
 		wantBinds   []string
 		wantMounts  []mount.Mount
 		wantIgnored []string
@@ -35,13 +36,19 @@ func TestContainerMounts(t *testing.T) {
 			wantBinds: []string{"/h:/c:rslave"}},
 		{name: "bidirectional", give: &runtimeapi.Mount{HostPath: "/h", ContainerPath: "/c", Propagation: shared},
 			wantBinds: []string{"/h:/c:rshared"}},
-		{name: "selinux relabel", give: &runtimeapi.Mount{HostPath: "/h", ContainerPath: "/c", SelinuxRelabel: true},
+		{name: "selinux relabel", give: &runtimeapi.Mount{HostPath: "/h", ContainerPath: "/c", SelinuxRelabel: true}, selinux: true,
 			wantBinds: []string{"/h:/c:rprivate,Z"}},
+		{name: "selinux relabel, Docker without SELinux", give: &runtimeapi.Mount{HostPath: "/h", ContainerPath: "/c", SelinuxRelabel: true},
+			wantBinds: []string{"/h:/c:rprivate"}, wantIgnored: []string{"mounts[0].selinux_relabel: Docker runs without SELinux"}},
+		{name: "recursive read-only relabelled, Docker without SELinux", give: &runtimeapi.Mount{HostPath: "/h", ContainerPath: "/c", Readonly: true, RecursiveReadOnly: true, SelinuxRelabel: true}, api: "1.44",
+			wantMounts: bind("/h", "/c", true, mount.PropagationRPrivate, false, true), wantIgnored: []string{"mounts[0].selinux_relabel: Docker runs without SELinux"}},
+		{name: "read-only relabelled, API 1.44, Docker without SELinux: not recursive", give: &runtimeapi.Mount{HostPath: "/h", ContainerPath: "/c", Readonly: true, SelinuxRelabel: true}, api: "1.44",
+			wantMounts: bind("/h", "/c", true, mount.PropagationRPrivate, true, false), wantIgnored: []string{"mounts[0].selinux_relabel: Docker runs without SELinux"}},
 		{name: "read-only, API 1.44: not recursive", give: &runtimeapi.Mount{HostPath: "/h", ContainerPath: "/c", Readonly: true, Propagation: slave}, api: "1.44",
 			wantMounts: bind("/h", "/c", true, mount.PropagationRSlave, true, false)},
 		{name: "recursive read-only, API 1.44", give: &runtimeapi.Mount{HostPath: "/h", ContainerPath: "/c", Readonly: true, RecursiveReadOnly: true}, api: "1.44",
 			wantMounts: bind("/h", "/c", true, mount.PropagationRPrivate, false, true)},
-		{name: "read-only relabelled, API 1.44", give: &runtimeapi.Mount{HostPath: "/h", ContainerPath: "/c", Readonly: true, SelinuxRelabel: true}, api: "1.44",
+		{name: "read-only relabelled, API 1.44", give: &runtimeapi.Mount{HostPath: "/h", ContainerPath: "/c", Readonly: true, SelinuxRelabel: true}, api: "1.44", selinux: true,
 			wantBinds:   []string{"/h:/c:ro,rprivate,Z"},
 			wantIgnored: []string{"mounts[0].readonly: with selinux_relabel it is a Docker bind, which Docker makes recursively read-only where the kernel can"}},
 		{name: "colon in path, API 1.42", give: &runtimeapi.Mount{HostPath: "/h:ro", ContainerPath: "/c", Readonly: true}, api: "1.42",
@@ -50,7 +57,7 @@ func TestContainerMounts(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := cfgTestContainer(func(c *runtimeapi.ContainerConfig) { c.Mounts = []*runtimeapi.Mount{tt.give} })
-			got := cfgTestCreate(t, cfg, nil, ContainerOptions{APIVersion: tt.api})
+			got := cfgTestCreate(t, cfg, nil, ContainerOptions{APIVersion: tt.api, SELinux: tt.selinux})
 			if !reflect.DeepEqual(got.HostConfig.Binds, tt.wantBinds) || !reflect.DeepEqual(got.HostConfig.Mounts, tt.wantMounts) || !reflect.DeepEqual(got.Ignored, tt.wantIgnored) {
 				t.Fatalf("Binds, Mounts, Ignored = %q, %+v, %q; want %q, %+v, %q", got.HostConfig.Binds, got.HostConfig.Mounts, got.Ignored, tt.wantBinds, tt.wantMounts, tt.wantIgnored)
 			}
@@ -89,7 +96,8 @@ func TestContainerMountsRejects(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := cfgTestContainer(func(c *runtimeapi.ContainerConfig) { c.Mounts = []*runtimeapi.Mount{tt.give} })
-			_, err := ContainerCreateConfig(cfg, cfgTestPod(nil), ContainerOptions{SandboxID: "sbx", APIVersion: tt.api})
+			// SELinux on: relabelling is only asked of a daemon that does it.
+			_, err := ContainerCreateConfig(cfg, cfgTestPod(nil), ContainerOptions{SandboxID: "sbx", APIVersion: tt.api, SELinux: true})
 			cfgTestWantErr(t, err, tt.want, tt.mention)
 			cfgTestWantErr(t, err, tt.want, "mounts[0]")
 		})
@@ -192,7 +200,7 @@ func TestContainerMountOptionsRejects(t *testing.T) {
 			cfg := cfgTestContainer(func(c *runtimeapi.ContainerConfig) {
 				c.Mounts = []*runtimeapi.Mount{{HostPath: "/ok", ContainerPath: "/ok"}, m}
 			})
-			_, err := ContainerCreateConfig(cfg, cfgTestPod(nil), ContainerOptions{SandboxID: "sbx", APIVersion: tt.api})
+			_, err := ContainerCreateConfig(cfg, cfgTestPod(nil), ContainerOptions{SandboxID: "sbx", APIVersion: tt.api, SELinux: true})
 			cfgTestWantErr(t, err, tt.want, "mounts[1]")
 			cfgTestWantErr(t, err, tt.want, tt.mention)
 		})
