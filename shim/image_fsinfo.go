@@ -11,9 +11,13 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/moby/moby/api/types/system"
 	"github.com/moby/moby/client"
+	"k8s.io/klog/v2"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"dockercri/shim/containerd"
 )
 
 // imageFSCacheTTL bounds how often the layer store is walked. The kubelet
@@ -22,17 +26,19 @@ import (
 // 135), so a result younger than this is served from memory.
 const imageFSCacheTTL = 30 * time.Second
 
-// ImageFsInfo reports the usage of Docker's layer store
-// (<DockerRootDir>/<storage driver>), bytes and inodes, from a bounded
-// cached walk. Where that directory is not reachable from the shim (a
-// remote Docker, or the containerd image store), it falls back to Docker's
-// own accounting of image layers, which has no inode count.
+// ImageFsInfo reports the usage of Docker's layer store, bytes and inodes,
+// from a bounded cached walk: <DockerRootDir>/<storage driver> for a graph
+// driver, or for the containerd image store (Docker 29's default) the
+// snapshotter's own root, which Docker's containerd tells (layerStore).
+// Where that directory is not reachable from the shim (a remote Docker),
+// it falls back to Docker's own accounting of image layers, which has no
+// inode count.
 func (s *Service) ImageFsInfo(ctx context.Context, _ *runtimeapi.ImageFsInfoRequest) (*runtimeapi.ImageFsInfoResponse, error) {
 	res, err := s.docker.Info(ctx, client.InfoOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("docker info: %w", err)
 	}
-	dir := filepath.Join(res.Info.DockerRootDir, res.Info.Driver)
+	dir := s.layerStore(ctx, res.Info)
 	u, err := s.imageFS.get(dir, time.Now())
 	var usage *runtimeapi.FilesystemUsage
 	switch {
@@ -59,6 +65,32 @@ func (s *Service) ImageFsInfo(ctx context.Context, _ *runtimeapi.ImageFsInfoRequ
 		return nil, err
 	}
 	return &runtimeapi.ImageFsInfoResponse{ImageFilesystems: []*runtimeapi.FilesystemUsage{usage}}, nil
+}
+
+// layerStore is the directory that holds Docker's image layers. Under the
+// containerd image store Docker's data root holds none: the snapshotter
+// named as Docker's driver keeps them under containerd's root, which
+// containerd's introspection service tells. The answer is kept per
+// containerd and snapshotter; a failure is logged and the graph driver's
+// path returned, which does not exist, so the caller falls back.
+func (s *Service) layerStore(ctx context.Context, info system.Info) string {
+	graph := filepath.Join(info.DockerRootDir, info.Driver)
+	if info.Containerd == nil || !containerd.IsSnapshotterStore(info.DriverStatus) {
+		return graph
+	}
+	key := info.Containerd.Address + "\x00" + info.Driver
+	if root, ok := s.snapshotRoots.Load(key); ok {
+		return root.(string)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	root, err := containerd.SnapshotterRoot(ctx, info.Containerd.Address, info.Driver)
+	if err != nil {
+		klog.V(2).InfoS("The containerd image store's layers cannot be measured; using Docker's accounting", "err", err)
+		return graph
+	}
+	s.snapshotRoots.Store(key, root)
+	return root
 }
 
 // layersSize is the size of Docker's image layers: its total (the layer
