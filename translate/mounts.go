@@ -39,8 +39,10 @@ import (
 // containerd relabels only where SELinux is enabled, so the request is
 // dropped (Ignored says so) and the mount is built as if it were not set.
 //
-// mount_options: see mntOptions. ErrUnsupported: image (image volumes),
-// uidMappings/gidMappings (idmapped mounts), mount options Docker cannot
+// An image volume becomes Docker's image mount (mntImage).
+//
+// mount_options: see mntOptions. ErrUnsupported: image volumes before API
+// 1.48, uidMappings/gidMappings (idmapped mounts), mount options Docker cannot
 // express, and selinux_relabel where Mounts are needed.
 func mntOpt(mounts []*runtimeapi.Mount, api string, selinux bool) cfgOpt {
 	return func(c *Created) error {
@@ -66,7 +68,7 @@ type mntSpec struct {
 func mntOne(c *Created, field string, m *runtimeapi.Mount, api string, selinux bool) error {
 	switch {
 	case m.GetImage() != nil:
-		return cfgUnsupported("%s.image %q: image volumes cannot be mounted by Docker", field, m.GetImage().GetImage())
+		return mntImage(c, field, m, api)
 	case m.GetImageSubPath() != "":
 		return cfgInvalid("%s.image_sub_path %q without an image", field, m.GetImageSubPath())
 	case len(m.GetUidMappings()) > 0 || len(m.GetGidMappings()) > 0:
@@ -119,6 +121,40 @@ func mntOne(c *Created, field string, m *runtimeapi.Mount, api string, selinux b
 		mode += ",Z"
 	}
 	c.HostConfig.Binds = append(c.HostConfig.Binds, host+":"+ctr+":"+mode)
+	return nil
+}
+
+// mntImage mounts an image volume (the kubelet's "image" volumes, pulled by
+// it beforehand) as Docker's image mount (API 1.48+): the image's
+// filesystem, or image_sub_path of it, read-only at the container path.
+// Docker fixes such a mount's propagation (private) and does not relabel it.
+func mntImage(c *Created, field string, m *runtimeapi.Mount, api string) error {
+	ref, ctr, sub := m.GetImage().GetImage(), m.GetContainerPath(), m.GetImageSubPath()
+	switch {
+	case apiLess(api, "1.48"):
+		return cfgUnsupported("%s.image %q: image volumes need Docker's image mounts, API 1.48, this daemon speaks %s", field, ref, api)
+	case ref == "":
+		return cfgInvalid("%s.image: no image", field)
+	case m.GetHostPath() != "":
+		return cfgInvalid("%s: an image volume has no host_path (%q)", field, m.GetHostPath())
+	case !path.IsAbs(ctr) || cfgHasDotDot(ctr):
+		return cfgInvalid("%s.container_path %q must be absolute without \"..\"", field, ctr)
+	case sub != "" && (path.IsAbs(sub) || cfgHasDotDot(sub)):
+		return cfgInvalid("%s.image_sub_path %q must be relative without \"..\"", field, sub)
+	case m.GetRecursiveReadOnly() || len(m.GetMountOptions()) > 0 || len(m.GetUidMappings()) > 0 || len(m.GetGidMappings()) > 0:
+		return cfgUnsupported("%s: an image volume takes no recursive_read_only, mount_options or id mappings with Docker", field)
+	}
+	if m.GetPropagation() != runtimeapi.MountPropagation_PROPAGATION_PRIVATE {
+		c.ignore(field+".propagation", "Docker mounts an image volume private")
+	}
+	if m.GetSelinuxRelabel() {
+		c.ignore(field+".selinux_relabel", "Docker does not relabel an image mount")
+	}
+	mnt := mount.Mount{Type: mount.TypeImage, Source: ref, Target: ctr, ReadOnly: true}
+	if sub != "" {
+		mnt.ImageOptions = &mount.ImageOptions{Subpath: sub}
+	}
+	c.HostConfig.Mounts = append(c.HostConfig.Mounts, mnt)
 	return nil
 }
 
