@@ -23,7 +23,7 @@ start_time=$SECONDS
 # busybox-static Provides (and Conflicts with) Debian's dynamic busybox: only
 # the static one can go into a FROM scratch image, so it is the one we want.
 ensure_packages() {
-	local want=(docker.io docker-registry containernetworking-plugins busybox-static socat apache2-utils iptables)
+	local want=(docker.io docker-registry containernetworking-plugins busybox-static socat apache2-utils iptables jq)
 	local missing=() p
 	for p in "${want[@]}"; do
 		dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -251,12 +251,68 @@ build_busybox_images() {
 	rm -rf "$ctx"
 }
 
+# build_multiplatform_image pushes busybox-multi:1.36, a manifest list of two
+# platforms: linux/amd64 (busybox:1.36's own manifest) and linux/arm64 (the
+# same layers under a config that says arm64: never run, only listed), so
+# that a pull has to pick the host's platform from an index. Written with
+# the registry's HTTP API: no builder makes a multi-platform image offline.
+MULTI_LIST_TYPE=application/vnd.docker.distribution.manifest.list.v2+json
+MANIFEST_TYPE=application/vnd.docker.distribution.manifest.v2+json
+build_multiplatform_image() {
+	local base=http://$REGISTRY/v2/busybox manifest config arm_config arm_digest arm_manifest upload list
+	if registry_has "$REGISTRY" busybox-multi "$TEST_TAG" &&
+		[[ -f $BUILD_DIR/busybox-multi.base && $(<"$BUILD_DIR/busybox-multi.base") == "$(registry_digest busybox "$TEST_TAG")" ]]; then
+		log "multi-platform image up to date"
+		return 0
+	fi
+	log "pushing busybox-multi:$TEST_TAG (linux/amd64 + linux/arm64)"
+	manifest=$(curl -fsS -H "Accept: $MANIFEST_TYPE" "$base/manifests/$TEST_TAG")
+	config=$(curl -fsS "$base/blobs/$(jq -r .config.digest <<<"$manifest")")
+	arm_config=$(jq -c '.architecture = "arm64"' <<<"$config")
+	arm_digest=$(manifest_digest "$arm_config")
+	# Monolithic blob upload: POST for a location, PUT the bytes to it.
+	upload=$(curl -fsS -X POST -D - -o /dev/null "http://$REGISTRY/v2/busybox-multi/blobs/uploads/" |
+		sed -n 's/^[Ll]ocation: *//p' | tr -d '\r')
+	[[ $upload == http* ]] || upload=http://$REGISTRY$upload
+	curl -fsS -X PUT -H 'Content-Type: application/octet-stream' --data-binary "$arm_config" \
+		"$upload$([[ $upload == *\?* ]] && echo '&' || echo '?')digest=$arm_digest" >/dev/null
+	# The layers: mounted from busybox, not uploaded again.
+	local layer
+	for layer in $(jq -r '.config.digest, .layers[].digest' <<<"$manifest"); do
+		curl -fsS -X POST -o /dev/null "http://$REGISTRY/v2/busybox-multi/blobs/uploads/?mount=$layer&from=busybox"
+	done
+	arm_manifest=$(jq -c --arg d "$arm_digest" --argjson n "${#arm_config}" '.config.digest = $d | .config.size = $n' <<<"$manifest")
+	put_manifest busybox-multi "arm64-$TEST_TAG" "$MANIFEST_TYPE" "$arm_manifest"
+	put_manifest busybox-multi "amd64-$TEST_TAG" "$MANIFEST_TYPE" "$manifest"
+	list=$(jq -n -c --arg t "$MULTI_LIST_TYPE" --arg m "$MANIFEST_TYPE" \
+		--arg amd "$(manifest_digest "$manifest")" --argjson amdsize "${#manifest}" \
+		--arg arm "$(manifest_digest "$arm_manifest")" --argjson armsize "${#arm_manifest}" \
+		'{schemaVersion: 2, mediaType: $t, manifests: [
+			{mediaType: $m, digest: $amd, size: $amdsize, platform: {architecture: "amd64", os: "linux"}},
+			{mediaType: $m, digest: $arm, size: $armsize, platform: {architecture: "arm64", os: "linux"}}]}')
+	put_manifest busybox-multi "$TEST_TAG" "$MULTI_LIST_TYPE" "$list"
+	registry_digest busybox "$TEST_TAG" >"$BUILD_DIR/busybox-multi.base"
+}
+
+manifest_digest() { printf 'sha256:%s' "$(printf '%s' "$1" | sha256sum | cut -d' ' -f1)"; }
+
+put_manifest() { # name tag media-type body
+	curl -fsS -X PUT -H "Content-Type: $3" --data-binary "$4" "http://$REGISTRY/v2/$1/manifests/$2" >/dev/null
+}
+
+# registry_digest NAME TAG: the digest the open registry serves for it.
+registry_digest() {
+	curl -fsS -o /dev/null -D - -H "Accept: $MANIFEST_TYPE" "http://$REGISTRY/v2/$1/manifests/$2" |
+		sed -n 's/^[Dd]ocker-[Cc]ontent-[Dd]igest: *//p' | tr -d '\r'
+}
+
 write_env_file() {
 	cat >"$E2E_ENV_FILE.tmp" <<EOF
 # dockercri e2e environment (written by e2e/env/up.sh; read by e2e/framework)
 DOCKER_ENGINE=$DOCKER_ENGINE
 DOCKER_STORE=$DOCKER_STORE
 INSTANCE=$INSTANCE
+CONTAINERD_ROOT=$CONTAINERD_ROOT
 DOCKER_HOST=$DOCKER_HOST
 DOCKER_CONFIG=$DOCKER_CONFIG
 DOCKER_CLI=$DOCKER_CLI
@@ -311,6 +367,7 @@ main() {
 	start_registry auth "$AUTH_REGISTRY" 1
 	build_pause
 	build_busybox_images
+	build_multiplatform_image
 	write_env_file
 	log "$INSTANCE up in $((SECONDS - start_time))s: $(docker version --format 'dockerd {{.Server.Version}} (API {{.Server.APIVersion}})'), storage driver $(docker info --format '{{.Driver}}'); env in $E2E_ENV_FILE"
 }
