@@ -29,7 +29,7 @@ import (
 // networking. Its images are built offline by e2e/env/critest-images.sh and
 // pulled under the names critest asks for through dockercri's registry
 // mirrors; the specs this machine cannot run are in e2e/critest-skip.txt.
-// Reports (JUnit, Ginkgo JSON, the full output) go to e2e/reports/.
+// Reports (JUnit, Ginkgo JSON, the full output) go to e2e/reports/<instance>/.
 
 const (
 	critestBridge = "dcritc"
@@ -147,9 +147,16 @@ func critestBinary() string {
 	return filepath.Join(framework.RepoRoot(), "e2e", "bin", "critest")
 }
 
+// reportsDir is e2e/reports/<instance>: debian, current-containerd or
+// current-overlay2 (e2e/env/lib.sh), one set of reports per engine and store.
 func reportsDir(t *testing.T) string {
 	t.Helper()
-	dir := filepath.Join(framework.RepoRoot(), "e2e", "reports")
+	env := framework.LoadEnv(t)
+	instance := env.Engine
+	if env.Engine != "debian" {
+		instance += "-" + env.Store
+	}
+	dir := filepath.Join(framework.RepoRoot(), "e2e", "reports", instance)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}

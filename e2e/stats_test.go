@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -74,5 +76,45 @@ func TestStatsCPUAndMemory(t *testing.T) {
 	}
 	if w := second.GetWritableLayer(); w == nil || w.GetFsId().GetMountpoint() == "" {
 		t.Fatalf("writable layer = %v", w)
+	}
+}
+
+// TestWritableLayerUsage: a container that writes 20 MiB into its root
+// filesystem reports a writable layer of at least that, in a directory that
+// holds the file. Under Docker 29's containerd image store Docker reports
+// no UpperDir; the layer is found from the container's root mount.
+func TestWritableLayerUsage(t *testing.T) {
+	d := framework.StartDockercri(t)
+	image := busybox(t, d)
+	removePodsAfter(t, "layer")
+	pod := podConfig(t, "layer")
+	podID := runPod(t, d, pod)
+	const size = 20 << 20
+	writer := createAndStart(t, d, podID, pod, &runtimeapi.ContainerConfig{
+		Metadata: &runtimeapi.ContainerMetadata{Name: "writer"}, Image: spec(image),
+		Command: []string{"sh", "-c", "head -c 20971520 /dev/zero > /big && touch /done && sleep 3600"},
+	})
+	ctx := framework.Context(t)
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		r, err := d.Runtime.ExecSync(ctx, &runtimeapi.ExecSyncRequest{ContainerId: writer, Cmd: []string{"test", "-e", "/done"}, Timeout: 5})
+		if err == nil && r.GetExitCode() == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the writer did not finish: %v", err)
+		}
+	}
+	var w *runtimeapi.FilesystemUsage
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		w = containerStats(t, d, writer).GetWritableLayer()
+		if w.GetUsedBytes().GetValue() >= size {
+			break
+		}
+	}
+	if w.GetUsedBytes().GetValue() < size || w.GetInodesUsed().GetValue() < 1 {
+		t.Fatalf("writable layer = %v, want at least %d bytes and an inode", w, size)
+	}
+	if fi, err := os.Stat(filepath.Join(w.GetFsId().GetMountpoint(), "big")); err != nil || fi.Size() != size {
+		t.Fatalf("the layer directory %q does not hold the file: %v", w.GetFsId().GetMountpoint(), err)
 	}
 }

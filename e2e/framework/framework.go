@@ -49,7 +49,16 @@ type Env struct {
 	DataRoot     string // the private dockerd's --data-root
 	CgroupParent string
 	Bridge       string
+	// Engine and Store name the instance up (e2e/env/lib.sh): "debian" or
+	// "current"; "overlay2" or "containerd" (Docker 29's snapshotter store).
+	Engine, Store string
+	// ContainerdRoot is the root of the instance's containerd.
+	ContainerdRoot string
 }
+
+// ContainerdStore says the images live in containerd's snapshotter, not in
+// a Docker graph driver.
+func (e *Env) ContainerdStore() bool { return e.Store == "containerd" }
 
 // ReadEnv parses an env file written by e2e/env/up.sh.
 func ReadEnv(path string) (*Env, error) {
@@ -69,6 +78,10 @@ func ReadEnv(path string) (*Env, error) {
 		Registry: kv["REGISTRY"], AuthRegistry: kv["AUTH_REGISTRY"], AuthUser: kv["AUTH_USER"], AuthPass: kv["AUTH_PASS"],
 		PauseImage: kv["PAUSE_IMAGE"], CNIBinDir: kv["CNI_BIN_DIR"], DataRoot: kv["DATA_ROOT"],
 		CgroupParent: kv["CGROUP_PARENT"], Bridge: kv["BRIDGE"],
+		Engine: kv["DOCKER_ENGINE"], Store: kv["DOCKER_STORE"], ContainerdRoot: kv["CONTAINERD_ROOT"],
+	}
+	if e.Engine == "" { // an env file of before the second engine
+		e.Engine, e.Store = "debian", "overlay2"
 	}
 	for k, v := range map[string]string{"DOCKER_HOST": e.DockerHost, "REGISTRY": e.Registry,
 		"AUTH_REGISTRY": e.AuthRegistry, "PAUSE_IMAGE": e.PauseImage, "DATA_ROOT": e.DataRoot} {
@@ -414,6 +427,14 @@ func Docker(t testing.TB, args ...string) string {
 	return out
 }
 
+// DockerMayFail runs the docker CLI like Docker, returning its error
+// instead of failing the test.
+func DockerMayFail(t testing.TB, args ...string) (string, error) {
+	t.Helper()
+	env := LoadEnv(t)
+	return run(t, []string{"DOCKER_HOST=" + env.DockerHost, "DOCKER_CONFIG=" + env.DockerConfig}, env.DockerCLI, args...)
+}
+
 // DockerdStop stops the private dockerd (e2e/env/dockerd.sh stop).
 func DockerdStop(t testing.TB) { t.Helper(); dockerdScript(t, "stop") }
 
@@ -422,7 +443,9 @@ func DockerdStart(t testing.TB) { t.Helper(); dockerdScript(t, "start") }
 
 func dockerdScript(t testing.TB, verb string) {
 	t.Helper()
-	if _, err := run(t, nil, "bash", filepath.Join(RepoRoot(), "e2e", "env", "dockerd.sh"), verb); err != nil {
+	env := LoadEnv(t)
+	instance := []string{"DOCKER_ENGINE=" + env.Engine, "DOCKER_STORE=" + env.Store}
+	if _, err := run(t, instance, "bash", filepath.Join(RepoRoot(), "e2e", "env", "dockerd.sh"), verb); err != nil {
 		t.Fatalf("dockerd.sh %s: %v", verb, err)
 	}
 }
