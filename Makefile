@@ -12,7 +12,7 @@ RUN_FLAGS      ?= -v 2
 GO             ?= go
 GOFLAGS_BUILD  := -trimpath -ldflags "-X main.version=$(VERSION) -X main.buildCommit=$(COMMIT)"
 
-.PHONY: build build-race run test shellcheck unit fuzz e2e e2e-up e2e-down vet fmt-check bench bench-e2e clean docker-up critest critest-images critest-benchmark critest-containerd critest-containerd-benchmark
+.PHONY: build build-race run test shellcheck unit fuzz e2e e2e-tools e2e-instance engine e2e-up e2e-down vet fmt-check bench bench-e2e clean docker-up critest critest-images critest-benchmark critest-containerd critest-containerd-benchmark
 
 # fuzz runs each target for FUZZTIME, one after another (-fuzz takes one
 # target at a time): 7 targets × 30 s by default.
@@ -64,17 +64,43 @@ fuzz: ## run each translate fuzz target for FUZZTIME (crashers land in translate
 		$(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) ./translate/; \
 	done
 
-e2e-up: ## start the private e2e environment (dockerd, registries, images)
-	bash e2e/env/up.sh
+# The e2e suite (end-to-end tests, critest, the kubelet) runs on each engine
+# and image store (e2e/env/lib.sh): Debian's Docker 20.10, and Docker 29
+# built from Go modules (e2e/env/engine.sh) with its default containerd image
+# store and with the classic overlay2 store. One instance runs at a time; a
+# failure on one still lets the others run, and fails the target.
+E2E_INSTANCES  ?= debian current-containerd current-overlay2
+# E2E_RUN_<instance> narrows the suite on that instance (go test -run); empty runs it all.
+E2E_RUN_debian ?=
+E2E_RUN_current-containerd ?=
+E2E_RUN_current-overlay2 ?=
+instance_env = DOCKER_ENGINE=$(firstword $(subst -, ,$(1))) DOCKER_STORE=$(or $(word 2,$(subst -, ,$(1))),overlay2)
 
-e2e-down: ## stop it (add PURGE=1 to delete its data)
-	bash e2e/env/down.sh $(if $(PURGE),--purge)
+e2e: build build-race e2e-tools
+	@rc=0; for i in $(E2E_INSTANCES); do \
+		$(MAKE) --no-print-directory e2e-instance INSTANCE=$$i || { echo "e2e on $$i: FAILED"; rc=1; }; \
+	done; exit $$rc
 
-e2e: build build-race e2e-up
-	bash e2e/env/critest-images.sh
+e2e-tools:
 	bash e2e/env/tools.sh
 	bash e2e/env/kubelet.sh
-	cd e2e && DOCKERCRI_BIN=$(CURDIR)/bin/dockercri DOCKERCRI_RACE_BIN=$(CURDIR)/$(RACE_BIN) DOCKERCRI_CRITEST=1 $(GO) test -count=1 -timeout 45m ./...
+
+# e2e-instance INSTANCE=debian|current-containerd|current-overlay2: the suite on one instance.
+e2e-instance:
+	@echo "== e2e on $(INSTANCE)"
+	$(call instance_env,$(INSTANCE)) bash e2e/env/up.sh
+	$(call instance_env,$(INSTANCE)) bash e2e/env/critest-images.sh
+	cd e2e && DOCKERCRI_BIN=$(CURDIR)/bin/dockercri DOCKERCRI_RACE_BIN=$(CURDIR)/$(RACE_BIN) DOCKERCRI_CRITEST=1 \
+		$(GO) test -count=1 -timeout 45m $(if $(E2E_RUN_$(INSTANCE)),-run '$(E2E_RUN_$(INSTANCE))') ./...
+
+engine: ## build Docker 29 (dockerd, containerd, runc) from Go modules for the e2e (cached by version)
+	bash e2e/env/engine.sh
+
+e2e-up: ## start the private e2e environment (dockerd, registries, images); DOCKER_ENGINE=current [DOCKER_STORE=overlay2] for Docker 29
+	bash e2e/env/up.sh
+
+e2e-down: ## stop it, every instance (add PURGE=1 to delete its data)
+	bash e2e/env/down.sh $(if $(PURGE),--purge)
 
 critest-images: e2e-up ## build critest's images offline and push them to the local registry's mirror paths
 	bash e2e/env/critest-images.sh
