@@ -12,7 +12,7 @@ RUN_FLAGS      ?= -v 2
 GO             ?= go
 GOFLAGS_BUILD  := -trimpath -ldflags "-X main.version=$(VERSION) -X main.buildCommit=$(COMMIT)"
 
-.PHONY: build build-race run test shellcheck unit fuzz e2e e2e-tools e2e-instance engine e2e-up e2e-down vet fmt-check bench bench-e2e clean docker-up critest critest-images critest-benchmark critest-containerd critest-containerd-benchmark
+.PHONY: build build-race run cni-plugins test shellcheck unit fuzz e2e e2e-tools e2e-instance engine e2e-up e2e-down vet fmt-check bench bench-e2e clean docker-up critest critest-images critest-benchmark critest-containerd critest-containerd-benchmark
 
 # fuzz runs each target for FUZZTIME, one after another (-fuzz takes one
 # target at a time): 7 targets × 30 s by default.
@@ -27,9 +27,23 @@ build: ## build bin/dockercri
 build-race: ## build bin/dockercri-race (the race detector on; for the e2e race test)
 	$(GO) build -race $(GOFLAGS_BUILD) -o $(RACE_BIN) ./cmd/dockercri
 
-run: build docker-up ## start dockercri against the host's Docker
+# POD_CIDRS is the default pod network's address range (IPv4[,IPv6]):
+# dockercri writes it to /etc/cni/net.d/99-dockercri-default.conflist while
+# that directory holds no other config (an operator's own always wins).
+POD_CIDRS      ?= 10.88.0.0/16
+
+run: build docker-up cni-plugins ## start dockercri against the host's Docker, with a default pod network
 	./bin/dockercri --container-runtime-endpoint $(ENDPOINT) --docker-endpoint $(DOCKER_ENDPOINT) \
-		--root-directory $(ROOT_DIRECTORY) --pod-infra-container-image $(PAUSE_IMAGE) $(RUN_FLAGS)
+		--root-directory $(ROOT_DIRECTORY) --pod-infra-container-image $(PAUSE_IMAGE) \
+		--cni-bin-dir /opt/cni/bin,/usr/lib/cni --cni-default-network $(POD_CIDRS) $(RUN_FLAGS)
+
+# cni-plugins installs Debian's standard CNI plugins (in /usr/lib/cni) unless
+# bridge, portmap and firewall are there already.
+cni-plugins:
+	@for p in bridge portmap firewall host-local loopback; do \
+		[ -x /opt/cni/bin/$$p ] || [ -x /usr/lib/cni/$$p ] || missing=1; \
+	done; \
+	if [ -n "$$missing" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq containernetworking-plugins; fi
 
 # docker-up installs Docker Engine from Debian if it is missing and starts it
 # if it does not answer (through systemd where there is one).

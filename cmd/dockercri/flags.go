@@ -12,6 +12,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"dockercri/shim"
+	"dockercri/shim/cni"
 	"dockercri/streaming"
 	"dockercri/translate"
 )
@@ -26,6 +27,7 @@ type options struct {
 	networkPlugin                                 string
 	cniBinDirs                                    []string
 	cniConfDir, cniCacheDir                       string
+	cniDefault                                    *cni.Default // --cni-default-network, nil when off
 	metricsAddr                                   string
 	mirrors                                       translate.Mirrors
 	showVersion                                   bool
@@ -44,7 +46,7 @@ func parseFlags(args []string, out io.Writer) (*options, error) {
 	fs.SetOutput(out)
 	klog.InitFlags(fs)
 	o := &options{}
-	var restrictOOM, cniBinDirs string
+	var restrictOOM, cniBinDirs, cniDefault, cniDefaultBridge string
 	fs.StringVar(&o.endpoint, "container-runtime-endpoint", "unix:///run/dockercri.sock", "CRI endpoint to serve: unix:///path or fd:// (systemd socket activation)")
 	fs.StringVar(&o.dockerEndpoint, "docker-endpoint", "unix:///var/run/docker.sock", "Docker Engine API endpoint")
 	fs.StringVar(&o.rootDir, "root-directory", "/var/lib/dockercri", "directory for dockercri's own state")
@@ -61,6 +63,8 @@ func parseFlags(args []string, out io.Writer) (*options, error) {
 	fs.StringVar(&cniBinDirs, "cni-bin-dir", "/opt/cni/bin", "comma-separated directories searched for CNI plugin binaries")
 	fs.StringVar(&o.cniConfDir, "cni-conf-dir", "/etc/cni/net.d", "directory of CNI network configs; the first valid one by name is used")
 	fs.StringVar(&o.cniCacheDir, "cni-cache-dir", "/var/lib/cni/cache", "directory where CNI keeps the results DEL needs")
+	fs.StringVar(&cniDefault, "cni-default-network", "", "pod CIDRs (IPv4, and optionally IPv6: 10.88.0.0/16,fd88::/64) of a default network (bridge, portmap, firewall) that dockercri writes to --cni-conf-dir as "+cni.DefaultConfFile+" while it holds no other config; the kubelet's pod CIDR replaces them; off when empty")
+	fs.StringVar(&cniDefaultBridge, "cni-default-bridge", "dcri-cni0", "bridge of the --cni-default-network")
 	fs.StringVar(&o.metricsAddr, "metrics-bind-addr", "", "host:port to serve Prometheus metrics on at /metrics, e.g. 127.0.0.1:9090 (off when empty)")
 	fs.BoolVar(&o.showVersion, "version", false, "print version and exit")
 	fs.Func("registry-mirror", "pull a registry's images from a mirror: <registry>=<url>, e.g. registry.k8s.io=http://127.0.0.1:5000/k8s (repeatable)", o.addMirror)
@@ -77,6 +81,9 @@ func parseFlags(args []string, out io.Writer) (*options, error) {
 	}
 	o.restrictOOM = shim.OOMRestriction(restrictOOM)
 	o.cniBinDirs = strings.Split(cniBinDirs, ",")
+	if cniDefault != "" {
+		o.cniDefault = &cni.Default{Subnets: strings.Split(cniDefault, ","), Bridge: cniDefaultBridge}
+	}
 	if err := o.validate(); err != nil {
 		fmt.Fprintln(out, err)
 		return nil, errUsage
@@ -116,10 +123,17 @@ func (o *options) validate() error {
 		return fmt.Errorf("--docker-network-mode=%q: want bridge or none", o.networkMode)
 	case o.networkPlugin != "cni" && o.networkPlugin != "none" && o.networkPlugin != "":
 		return fmt.Errorf("--network-plugin=%q: want cni or none", o.networkPlugin)
+	case o.cniDefault != nil && o.networkPlugin != "cni":
+		return fmt.Errorf("--cni-default-network needs --network-plugin=cni, not %q", o.networkPlugin)
 	case (o.streamCert == "") != (o.streamKey == ""):
 		return errors.New("--streaming-tls-cert and --streaming-tls-key go together")
 	case o.streamCA != "" && o.streamCert == "":
 		return errors.New("--streaming-tls-client-ca requires --streaming-tls-cert and --streaming-tls-key")
+	}
+	if o.cniDefault != nil {
+		if err := o.cniDefault.Validate(); err != nil {
+			return fmt.Errorf("--cni-default-network: %w", err)
+		}
 	}
 	switch o.restrictOOM {
 	case shim.OOMRestrictAuto, shim.OOMRestrictOn, shim.OOMRestrictOff:

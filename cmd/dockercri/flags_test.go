@@ -15,8 +15,18 @@ func TestParseFlagsDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if o.endpoint != "unix:///run/dockercri.sock" || o.networkPlugin != "cni" || o.requestTimeout != 2*time.Minute ||
-		o.restrictOOM != "auto" || len(o.cniBinDirs) != 1 || o.cniBinDirs[0] != "/opt/cni/bin" {
+		o.restrictOOM != "auto" || len(o.cniBinDirs) != 1 || o.cniBinDirs[0] != "/opt/cni/bin" || o.cniDefault != nil {
 		t.Fatalf("defaults = %+v", o)
+	}
+}
+
+func TestParseFlagsDefaultNetwork(t *testing.T) {
+	o, err := parseFlags([]string{"--cni-default-network", "10.88.0.0/16,fd88::/64", "--cni-default-bridge", "podbr0"}, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := o.cniDefault; d == nil || strings.Join(d.Subnets, ",") != "10.88.0.0/16,fd88::/64" || d.Bridge != "podbr0" {
+		t.Fatalf("default network = %+v", o.cniDefault)
 	}
 }
 
@@ -47,6 +57,9 @@ func TestParseFlagsRefuses(t *testing.T) {
 		{name: "subcommand", give: []string{"migrate", "check"}, want: `takes no arguments, only flags: ["migrate" "check"]`},
 		{name: "argument after flags", give: []string{"-v", "2", "extra"}, want: "takes no arguments"},
 		{name: "unknown flag", give: []string{"--no-such-flag"}, want: "flag provided but not defined: -no-such-flag"},
+		{name: "default network CIDR", give: []string{"--cni-default-network", "10.88.0.0"}, want: "--cni-default-network"},
+		{name: "default network without CNI", give: []string{"--cni-default-network", "10.88.0.0/16", "--network-plugin", "none"}, want: "--cni-default-network needs --network-plugin=cni"},
+		{name: "default network bridge", give: []string{"--cni-default-network", "10.88.0.0/16", "--cni-default-bridge", "a/b"}, want: "bridge name"},
 		{name: "endpoint scheme", give: []string{"--container-runtime-endpoint", "tcp://1.2.3.4:1"}, want: "--container-runtime-endpoint"},
 		{name: "empty docker endpoint", give: []string{"--docker-endpoint", ""}, want: "--docker-endpoint"},
 		{name: "empty root", give: []string{"--root-directory", ""}, want: "--root-directory"},

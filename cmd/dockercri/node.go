@@ -73,7 +73,7 @@ func newNode(o *options) (_ *node, retErr error) {
 	n.closers = append(n.closers, func() { n.stream.Close() })
 	var network shim.PodNetwork
 	if o.networkPlugin == "cni" {
-		nw, err := cni.New(cni.Config{BinDirs: o.cniBinDirs, ConfDir: o.cniConfDir, CacheDir: o.cniCacheDir, Timeout: o.requestTimeout})
+		nw, err := cni.New(cni.Config{BinDirs: o.cniBinDirs, ConfDir: o.cniConfDir, CacheDir: o.cniCacheDir, Timeout: o.requestTimeout, Default: o.cniDefault})
 		if err != nil {
 			return nil, err
 		}

@@ -27,10 +27,13 @@ import (
 
 // Config is where the plugins and their configs are.
 type Config struct {
-	BinDirs  []string      // searched in order for plugin binaries
-	ConfDir  string        // network configs: *.conf, *.conflist, *.json
-	CacheDir string        // libcni's cache of results, for DEL ("" = libcni's default)
-	Timeout  time.Duration // bound of one ADD or DEL (0 = none)
+	BinDirs  []string // searched in order for plugin binaries
+	ConfDir  string   // network configs: *.conf, *.conflist, *.json
+	CacheDir string   // libcni's cache of results, for DEL ("" = libcni's default)
+	// Default, when set, is written to ConfDir while it holds no other
+	// config (default.go).
+	Default *Default
+	Timeout time.Duration // bound of one ADD or DEL (0 = none)
 	// ReadFilterTable returns the host's iptables filter table as
 	// iptables-save prints it, for Warning (nil = run iptables-save).
 	ReadFilterTable func() (string, error)
@@ -71,14 +74,14 @@ type Network struct {
 	lo     *libcni.NetworkConfigList
 	ifName string
 
-	mu     sync.Mutex
-	loaded *loadedConf
+	mu       sync.Mutex
+	loaded   map[string]*loadedConf // by file
+	podCIDRs []string               // the kubelet's, for the default network
 
 	forward forwardCheck
 }
 
 type loadedConf struct {
-	file  string
 	mtime time.Time
 	size  int64
 	list  *libcni.NetworkConfigList
@@ -117,25 +120,59 @@ func (n *Network) Status() error {
 }
 
 func (n *Network) config() (*libcni.NetworkConfigList, error) {
+	list, ours, others, err := n.pick()
+	if n.cfg.Default == nil || others > 0 || (err == nil && !ours) {
+		return list, err
+	}
+	// Nothing but ours, or nothing at all: (re)write ours for the current
+	// pod CIDRs (a no-op when the file says that already).
+	if werr := n.writeDefault(n.lastPodCIDRs()); werr != nil {
+		if err != nil {
+			return nil, fmt.Errorf("%w (and writing the default network: %v)", err, werr)
+		}
+		return list, nil
+	}
+	list, _, _, err = n.pick()
+	return list, err
+}
+
+// pick returns the network config to use: the first valid one by file name,
+// dockercri's default network only when no other is valid. ours says it is
+// the default; others counts the configs that are not (valid or not).
+func (n *Network) pick() (list *libcni.NetworkConfigList, ours bool, others int, err error) {
 	files, err := libcni.ConfFiles(n.cfg.ConfDir, []string{".conf", ".conflist", ".json"})
-	if err != nil {
-		return nil, fmt.Errorf("%w: read %s: %v", ErrNotReady, n.cfg.ConfDir, err)
+	if err != nil && !os.IsNotExist(err) {
+		return nil, false, 0, fmt.Errorf("%w: read %s: %v", ErrNotReady, n.cfg.ConfDir, err)
 	}
 	sort.Strings(files)
 	var firstErr error
+	var def *libcni.NetworkConfigList
 	for _, f := range files {
-		list, err := n.load(f)
-		if err == nil {
-			return list, nil
+		isDefault := n.cfg.Default != nil && isDefaultFile(f)
+		if !isDefault {
+			others++
 		}
-		if firstErr == nil {
-			firstErr = err
+		l, err := n.load(f)
+		switch {
+		case err != nil:
+			if firstErr == nil {
+				firstErr = err
+			}
+		case isDefault:
+			if def == nil {
+				def = l
+			}
+		default:
+			return l, false, others, nil
 		}
+	}
+	if def != nil {
+		return def, true, others, nil
 	}
 	if firstErr != nil {
-		return nil, fmt.Errorf("%w: no valid network config in %s: %v", ErrNotReady, n.cfg.ConfDir, firstErr)
+		return nil, false, others, fmt.Errorf("%w: no valid network config in %s: %v", ErrNotReady, n.cfg.ConfDir, firstErr)
 	}
-	return nil, fmt.Errorf("%w: no network config in %s", ErrNotReady, n.cfg.ConfDir)
+	return nil, false, others, fmt.Errorf("%w: no network config in %s", ErrNotReady, n.cfg.ConfDir)
 }
 
 // load parses one config file, or returns the cached parse if the file has
@@ -146,9 +183,9 @@ func (n *Network) load(file string) (*libcni.NetworkConfigList, error) {
 		return nil, err
 	}
 	n.mu.Lock()
-	c := n.loaded
+	c := n.loaded[file]
 	n.mu.Unlock()
-	if c != nil && c.file == file && c.mtime.Equal(st.ModTime()) && c.size == st.Size() {
+	if c != nil && c.mtime.Equal(st.ModTime()) && c.size == st.Size() {
 		return c.list, c.err
 	}
 	list, err := readConf(file)
@@ -159,7 +196,10 @@ func (n *Network) load(file string) (*libcni.NetworkConfigList, error) {
 		err = fmt.Errorf("%s: %w", filepath.Base(file), err)
 	}
 	n.mu.Lock()
-	n.loaded = &loadedConf{file: file, mtime: st.ModTime(), size: st.Size(), list: list, err: err}
+	if n.loaded == nil {
+		n.loaded = map[string]*loadedConf{}
+	}
+	n.loaded[file] = &loadedConf{mtime: st.ModTime(), size: st.Size(), list: list, err: err}
 	n.mu.Unlock()
 	return list, err
 }
@@ -224,6 +264,7 @@ func (n *Network) bounded(ctx context.Context) (context.Context, context.CancelF
 // Setup runs ADD for loopback and the pod network and returns the pod's
 // IPs, the primary first. On failure the caller runs Teardown.
 func (n *Network) Setup(ctx context.Context, p Pod) ([]string, error) {
+	n.setPodCIDRs(p.PodCIDRs)
 	list, err := n.config()
 	if err != nil {
 		return nil, err
