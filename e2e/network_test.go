@@ -201,19 +201,7 @@ func TestCNIDualStack(t *testing.T) {
 func TestCNINetworkReadyFollowsConfig(t *testing.T) {
 	n := newCNINet(t, "dcrit2")
 	d := framework.StartDockercri(t, n.args...)
-	network := func() *runtimeapi.RuntimeCondition {
-		st, err := d.Runtime.Status(framework.Context(t), &runtimeapi.StatusRequest{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, c := range st.GetStatus().GetConditions() {
-			if c.GetType() == runtimeapi.NetworkReady {
-				return c
-			}
-		}
-		t.Fatal("no NetworkReady condition")
-		return nil
-	}
+	network := func() *runtimeapi.RuntimeCondition { return networkCondition(t, d) }
 	if c := network(); c.GetStatus() || c.GetReason() == "" || !strings.Contains(c.GetMessage(), n.confDir) {
 		t.Fatalf("without a config: %v", c)
 	}

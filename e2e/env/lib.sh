@@ -370,11 +370,17 @@ start_dockerd() {
 # itself, so a host where forwarding was on already (an earlier test run, a
 # Kubernetes node set up first) keeps ACCEPT and would hide what a pod
 # network meets on a real Docker host.
+# Docker 28 and later also program ip6tables by default, and do the same
+# there; 20.10 leaves IPv6 alone.
 docker_forward_policy() {
-	if iptables -S FORWARD | grep -qx -- '-P FORWARD ACCEPT'; then
-		log "FORWARD policy ACCEPT: setting DROP, as Docker does on a host where it enables forwarding"
-		iptables -P FORWARD DROP
-	fi
+	local cmd cmds=(iptables)
+	[[ $DOCKER_ENGINE == current ]] && cmds+=(ip6tables)
+	for cmd in "${cmds[@]}"; do
+		if "$cmd" -S FORWARD | grep -qx -- '-P FORWARD ACCEPT'; then
+			log "$cmd FORWARD policy ACCEPT: setting DROP, as Docker does on a host where it enables forwarding"
+			"$cmd" -P FORWARD DROP
+		fi
+	done
 }
 
 # stop_other_instances stops the dockerd and containerd of the other e2e
