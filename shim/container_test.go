@@ -426,3 +426,35 @@ func TestCreateContainerMountOptions(t *testing.T) {
 		t.Fatalf("binds = %q, want the mount read-only", binds)
 	}
 }
+
+// TestCreateContainerRelabelFollowsDockerSELinux: a mount's selinux_relabel
+// reaches Docker ("Z") only when dockerd runs with SELinux, which its info
+// says among the security options.
+func TestCreateContainerRelabelFollowsDockerSELinux(t *testing.T) {
+	tests := []struct {
+		name      string
+		giveOpts  []string
+		wantBinds string
+	}{
+		{name: "dockerd with SELinux", giveOpts: []string{"name=seccomp,profile=builtin", "name=selinux"}, wantBinds: "/data:/data:rprivate,Z"},
+		{name: "dockerd without SELinux", giveOpts: []string{"name=seccomp,profile=builtin"}, wantBinds: "/data:/data:rprivate"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := fakeWithImages()
+			f.info.SecurityOptions = tt.giveOpts
+			c := newTestClients(t, f)
+			sb := sandboxConfig("web")
+			sbID := runSandbox(t, c, sb)
+			cfg := containerConfig("app")
+			cfg.Mounts = []*runtimeapi.Mount{{HostPath: "/data", ContainerPath: "/data", SelinuxRelabel: true}}
+			resp, err := c.runtime.CreateContainer(testContext(t), &runtimeapi.CreateContainerRequest{PodSandboxId: sbID, Config: cfg, SandboxConfig: sb})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if binds := f.findContainer(resp.GetContainerId()).hostConfig.Binds; strings.Join(binds, " ") != tt.wantBinds {
+				t.Fatalf("binds = %q, want %q", binds, tt.wantBinds)
+			}
+		})
+	}
+}
