@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Builds Kubernetes' node e2e suite (k8s.io/kubernetes/test/e2e_node at the
+# kubelet's version, pinned in e2e/nodee2e/go.mod, a module of its own) into
+# e2e/bin/e2e_node.test, the binary whose [NodeConformance] specs certify a
+# node's container runtime. Skips the build when that module and the Go
+# toolchain are unchanged since the last one. Needs no root.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../nodee2e"
+command -v go >/dev/null || export PATH=$PATH:/usr/local/go/bin
+
+stamp=../bin/.e2e_node.inputs
+inputs=$(cat go.mod go.sum <(go version) | sha256sum | cut -d' ' -f1)
+if [[ -x ../bin/e2e_node.test && -f $stamp && $(<"$stamp") == "$inputs" ]]; then
+	echo "e2e/bin/e2e_node.test up to date"
+	exit 0
+fi
+mkdir -p ../bin
+start=$SECONDS
+go test -c -trimpath -o ../bin/e2e_node.test k8s.io/kubernetes/test/e2e_node
+echo "$inputs" >"$stamp"
+echo "built e2e/bin/e2e_node.test in $((SECONDS - start))s"
