@@ -47,9 +47,11 @@ const (
 // stream may have broken between them. Docker's Since is inclusive.
 //
 // Copy returns when the stream ends. At a clean end (the container
-// stopped) a line left unfinished by a partial entry is closed with an
-// empty full entry, so the kubelet ends it with a newline; a TTY stream's
-// unterminated last line is written as full. The error is nil at a clean
+// stopped) a line the container left without a newline stays a partial
+// entry, as containerd leaves it: the kubelet reads it back as written, so
+// a termination message taken from the log (FallbackToLogsOnError) is the
+// output itself, with no newline added. A TTY stream's unterminated last
+// line is written as full. The error is nil at a clean
 // end; a stream that ends inside a frame gives an error wrapping
 // io.ErrUnexpectedEOF, a malformed header one wrapping ErrBadFrame, a
 // failed read or write that error, wrapped. last is the latest timestamp
@@ -65,9 +67,6 @@ func Copy(r io.Reader, tty bool, after time.Time, w *Writer) (last time.Time, er
 		err = c.copyTTY(r)
 	} else {
 		err = c.copyFramed(r)
-	}
-	if err == nil {
-		err = c.finish()
 	}
 	return c.last, err
 }
@@ -99,18 +98,6 @@ func (c *copier) emit(ts time.Time, stream string, partial bool, text []byte) er
 	}
 	if ts.After(c.last) {
 		c.last = ts
-	}
-	return nil
-}
-
-// finish ends the lines a partial entry left open (the stream ended cleanly).
-func (c *copier) finish() error {
-	for s, ts := range c.w.openPartials() {
-		if !ts.IsZero() {
-			if err := c.w.Write(ts, streamNames[s], false, nil); err != nil {
-				return err
-			}
-		}
 	}
 	return nil
 }

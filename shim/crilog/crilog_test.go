@@ -218,9 +218,11 @@ func TestCopyFramed(t *testing.T) {
 			wantLast: at(0),
 		},
 		{
-			name:     "last output without a newline: P, closed at the end",
+			// As containerd leaves it: the kubelet reads "no newline" back
+			// without a newline (a FallbackToLogsOnError termination message).
+			name:     "last output without a newline stays P at the end",
 			give:     frame(2, msg(at(1), "err\n")) + frame(1, msg(at(2), "no newline")),
-			want:     []entry{errE(at(1), "err"), part(at(2), "no newline"), out(at(2), "")},
+			want:     []entry{errE(at(1), "err"), part(at(2), "no newline")},
 			wantLast: at(2),
 		},
 		{

@@ -57,8 +57,6 @@ type Writer struct {
 	// What has been written, across files (for Copy's resume).
 	maxTS time.Time // latest timestamp written
 	atMax int       // entries written with timestamp maxTS
-	open  [2]bool   // the stream's last entry was partial (index: streamIndex)
-	openT [2]time.Time
 }
 
 // OpenWriter opens path for appending, creating it (mode 0640) and its
@@ -134,21 +132,20 @@ func (w *Writer) readTail() {
 		} else {
 			buf = nil
 		}
-		if ts, stream, partial, _, err := ParseLine(line); err == nil {
-			w.note(ts, streamIndex(stream), partial)
+		if ts, _, _, _, err := ParseLine(line); err == nil {
+			w.note(ts)
 		}
 	}
 }
 
 // note records an entry written (w.mu held).
-func (w *Writer) note(ts time.Time, s int, partial bool) {
+func (w *Writer) note(ts time.Time) {
 	switch {
 	case ts.After(w.maxTS):
 		w.maxTS, w.atMax = ts, 1
 	case ts.Equal(w.maxTS):
 		w.atMax++
 	}
-	w.open[s], w.openT[s] = partial, ts
 }
 
 func streamIndex(stream string) int {
@@ -178,7 +175,6 @@ func (w *Writer) Write(ts time.Time, stream string, partial bool, text []byte) e
 	if w.torn {
 		b = append(b, '\n')
 	}
-	s := streamIndex(stream)
 	entries := 0
 	for {
 		i := bytes.IndexByte(text, '\n')
@@ -186,8 +182,6 @@ func (w *Writer) Write(ts time.Time, stream string, partial bool, text []byte) e
 			if len(text) > 0 || entries == 0 {
 				b = appendEntry(b, ts, stream, partial, text)
 				entries++
-			} else {
-				partial = false // the text ended with its newline
 			}
 			break
 		}
@@ -204,10 +198,9 @@ func (w *Writer) Write(ts time.Time, stream string, partial bool, text []byte) e
 	if err != nil {
 		return err
 	}
-	for range entries - 1 {
-		w.note(ts, s, false)
+	for range entries {
+		w.note(ts)
 	}
-	w.note(ts, s, partial)
 	return nil
 }
 
@@ -286,18 +279,6 @@ func (w *Writer) resumeState(t time.Time) int {
 		return -1
 	}
 	return w.atMax
-}
-
-// openPartials returns, per stream, the timestamp of an unfinished line (zero if none).
-func (w *Writer) openPartials() (ts [2]time.Time) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	for s := range w.open {
-		if w.open[s] {
-			ts[s] = w.openT[s]
-		}
-	}
-	return ts
 }
 
 // ParseLine parses one CRI log line (with or without its newline), the
