@@ -230,6 +230,10 @@ func TestHubSurvivesDockerRestart(t *testing.T) {
 	h := newTestHub(t, f, echoEvent, Options{BackoffMin: time.Millisecond, BackoffMax: time.Millisecond})
 	sub := subscribe(t, h)
 	<-f.subscribed
+	// An event through proves the pump follows the stream: a break that
+	// came before would (rightly) leave the replay point where it was.
+	f.emit(message("before", dockerevents.ActionCreate, time.Now().UnixNano()))
+	nextEventOf(t, sub, "before")
 
 	// Docker goes away: its stream breaks, and resubscribing fails twice.
 	f.setDown(errors.New("Cannot connect to the Docker daemon"))
