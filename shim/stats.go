@@ -25,7 +25,8 @@ import (
 //     never the storm of size inspects that put dockerd at 200% CPU under
 //     cri-dockerd.
 //
-// The previous CPU sample of each container gives usage_nano_cores.
+// usage_nano_cores is the rate since a recent CPU sample of the container at
+// least rateWindow old (see cpuHistory).
 
 // layerRefresh is how old a writable layer's size may get.
 const layerRefresh = time.Minute
@@ -46,7 +47,51 @@ type statsEntry struct {
 	pid      int
 	paths    cgroups.Paths
 	upperDir string
-	lastCPU  cgroups.Stats // the previous sample, for usage_nano_cores
+	cpu      cpuHistory // recent samples, for usage_nano_cores
+}
+
+// rateWindow is the shortest span a CPU rate is measured over. The kubelet
+// reads a pod's stats and its containers' in the same instant
+// (ListPodSandboxStats, then ListContainerStats): a rate between two reads a
+// millisecond apart is noise, mostly zero (the node suite's Summary API spec
+// saw usage_nano_cores 0 for a busy container, every time).
+const rateWindow = time.Second
+
+// A history keeps about one sample per cpuSpacing (a read closer to the one
+// before replaces the newest), so many reads inside one window keep it small.
+const cpuSpacing = rateWindow / 8
+
+// cpuHistory is a container's recent CPU samples, oldest first.
+type cpuHistory []cgroups.Stats
+
+// base is the sample a rate at t is measured from: the newest one at least
+// rateWindow older, else the oldest (zero when there is none yet).
+func (h cpuHistory) base(t time.Time) cgroups.Stats {
+	for i := len(h) - 1; i >= 0; i-- {
+		if t.Sub(h[i].Time) >= rateWindow {
+			return h[i]
+		}
+	}
+	if len(h) == 0 {
+		return cgroups.Stats{}
+	}
+	return h[0]
+}
+
+// add records cur and drops the samples no later rate needs: those older
+// than the newest one that is already rateWindow old.
+func (h cpuHistory) add(cur cgroups.Stats) cpuHistory {
+	if n := len(h); n >= 2 && cur.Time.Sub(h[n-2].Time) < cpuSpacing {
+		h[n-1] = cur
+	} else {
+		h = append(h, cur)
+	}
+	for i := len(h) - 1; i > 0; i-- {
+		if cur.Time.Sub(h[i].Time) >= rateWindow {
+			return append(h[:0], h[i:]...)
+		}
+	}
+	return h
 }
 
 func newStatsManager(d Docker) *statsManager {
@@ -89,8 +134,8 @@ func (m *statsManager) entry(ctx context.Context, id string, sandbox bool) (*sta
 	return e, nil
 }
 
-// sample reads one container's cgroup and returns it with the previous
-// sample (zero the first time).
+// sample reads one container's cgroup and returns it with the sample its
+// CPU rate is measured from (zero the first time).
 func (m *statsManager) sample(ctx context.Context, id string, now time.Time) (cur, prev cgroups.Stats, e *statsEntry, err error) {
 	e, err = m.entry(ctx, id, false)
 	if err != nil {
@@ -102,7 +147,8 @@ func (m *statsManager) sample(ctx context.Context, id string, now time.Time) (cu
 		return cur, prev, nil, err
 	}
 	m.mu.Lock()
-	prev, e.lastCPU = e.lastCPU, cur
+	prev = e.cpu.base(cur.Time)
+	e.cpu = e.cpu.add(cur)
 	m.mu.Unlock()
 	return cur, prev, e, nil
 }

@@ -207,3 +207,62 @@ func TestLayerSizer(t *testing.T) {
 		t.Fatal("retain kept a gone container")
 	}
 }
+
+func TestCPUHistoryBase(t *testing.T) {
+	t0 := time.Unix(100, 0)
+	at := func(d time.Duration, usage uint64) cgroups.Stats {
+		return cgroups.Stats{Time: t0.Add(d), CPUUsageNanos: usage}
+	}
+	tests := []struct {
+		name  string
+		reads []cgroups.Stats // in order; the last one is rated
+		want  uint64          // its usage_nano_cores
+	}{
+		{name: "first read", reads: []cgroups.Stats{at(0, 5)}, want: 0},
+		{name: "a second apart", reads: []cgroups.Stats{at(0, 0), at(time.Second, 5e8)}, want: 5e8},
+		{
+			// The pod's read and the container's in the same instant: the
+			// second is rated over the window, not over the millisecond.
+			name:  "two reads a millisecond apart",
+			reads: []cgroups.Stats{at(0, 0), at(2*time.Second, 1e9), at(2*time.Second+time.Millisecond, 1e9)},
+			want:  499750124, // 1e9 ns over 2.001 s
+		},
+		{
+			name:  "only young samples: the oldest is the base",
+			reads: []cgroups.Stats{at(0, 0), at(100*time.Millisecond, 1e7), at(200*time.Millisecond, 2e7)},
+			want:  1e8,
+		},
+		{
+			name:  "the newest sample a window old is the base",
+			reads: []cgroups.Stats{at(0, 0), at(5*time.Second, 5e9), at(6*time.Second, 5e9+2.5e8)},
+			want:  2.5e8,
+		},
+	}
+	for _, tt := range tests {
+		var h cpuHistory
+		var got uint64
+		for _, r := range tt.reads {
+			got = nanoCores(h.base(r.Time), r)
+			h = h.add(r)
+		}
+		if got != tt.want {
+			t.Errorf("%s: usage_nano_cores = %d, want %d", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestCPUHistoryStaysSmall(t *testing.T) {
+	var h cpuHistory
+	t0 := time.Unix(100, 0)
+	for i := range 1000 { // a read every 10 ms: a hundred per window
+		h = h.add(cgroups.Stats{Time: t0.Add(time.Duration(i) * 10 * time.Millisecond), CPUUsageNanos: uint64(i)})
+	}
+	if max := int(rateWindow/cpuSpacing) + 3; len(h) > max { // the base, a window of samples, the newest
+		t.Fatalf("history kept %d samples, want at most %d", len(h), max)
+	}
+	// The base of the next read is still about a window old.
+	next := t0.Add(1000 * 10 * time.Millisecond)
+	if age := next.Sub(h.base(next).Time); age < rateWindow || age > 2*rateWindow {
+		t.Fatalf("base is %v old, want between %v and %v", age, rateWindow, 2*rateWindow)
+	}
+}
