@@ -98,6 +98,7 @@ e2e: build build-race e2e-tools
 e2e-tools:
 	bash e2e/env/tools.sh
 	bash e2e/env/kubelet.sh
+	bash e2e/env/node-e2e.sh
 
 # e2e-instance INSTANCE=debian|current-containerd|current-overlay2: the suite on one instance.
 e2e-instance:
@@ -116,7 +117,8 @@ e2e-up: ## start the private e2e environment (dockerd, registries, images); DOCK
 e2e-down: ## stop it, every instance (add PURGE=1 to delete its data)
 	bash e2e/env/down.sh $(if $(PURGE),--purge)
 
-critest-images: e2e-up ## build critest's images offline and push them to the local registry's mirror paths
+critest-images: e2e-up ## build critest's and the node suite's images offline and push them to the local registry's mirror paths
+	bash e2e/env/node-e2e.sh
 	bash e2e/env/critest-images.sh
 
 critest: build critest-images ## cri-tools' CRI validation suite against dockercri (reports in e2e/reports/)

@@ -181,6 +181,7 @@ benchmark() {
 case ${1:-run} in
 run) run ;;
 benchmark) benchmark ;;
+start) host_settings && start ;; # left running, for node-conformance.sh
 stop) stop ;;
-*) die "usage: $0 [run|benchmark|stop]" ;;
+*) die "usage: $0 [run|benchmark|start|stop]" ;;
 esac

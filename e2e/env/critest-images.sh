@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Builds, offline, every image critest (sigs.k8s.io/cri-tools v1.34.0) asks
-# for and pushes them to the open local registry under a mirror layout:
+# Builds, offline, every image critest (sigs.k8s.io/cri-tools v1.34.0) and the
+# node conformance suite (k8s.io/kubernetes/test/e2e_node v1.36.3, the
+# [NodeConformance] specs) ask for and pushes them to the open local registry
+# under a mirror layout:
 #   registry.k8s.io/<path>:<tag> -> 127.0.0.1:5000/k8s/<path>:<tag>
 #   gcr.io/<path>:<tag>          -> 127.0.0.1:5000/gcr/<path>:<tag>
 # dockercri's --registry-mirror registry.k8s.io=http://127.0.0.1:5000/k8s (and
@@ -10,8 +12,10 @@
 # $BUILD_DIR/critest/debs, so later runs need no network) and from this
 # script: Debian's dynamic busybox (the static one runs `ls` as a built-in,
 # which defeats the MaskedPaths spec) with hard-linked applets like the real
-# busybox image, util-linux's ipcs and procps' pgrep (which the specs run and
-# Debian's busybox lacks), Debian's nginx, and busybox httpd. Packages are
+# busybox image, util-linux's ipcs, ipcmk and ipcrm and procps' pgrep (which
+# the specs run and Debian's busybox lacks), Debian's nginx, busybox httpd,
+# and agnhost (e2e/bin/agnhost, built by node-e2e.sh from Kubernetes' source
+# at the suite's version). Packages are
 # extracted (dpkg-deb -x), never installed, so the host's busybox-static
 # stays as up.sh wants it. Each binary is copied with the closure of the
 # shared libraries it needs, taken from the same extracted packages.
@@ -31,6 +35,7 @@ CT_DIR=$BUILD_DIR/critest
 DEB_CACHE=$CT_DIR/debs
 DEB_ROOT=$CT_DIR/debroot
 ARCH=$(go env GOARCH) # critest's hostnet image is named after runtime.GOARCH
+AGNHOST_BIN=$E2E_REPO/e2e/bin/agnhost
 
 # Debian packages the images are made of. The library packages are exactly
 # the closure of the binaries taken (busybox, ipcs, pgrep, nginx); a missing
@@ -41,6 +46,10 @@ CRITEST_DEBS=(
 	procps libproc2-0 libsystemd0 libcap2 libgcrypt20    # pgrep (execSync timeout spec)
 	libgpg-error0 liblzma5 libzstd1 liblz4-1
 	nginx nginx-common libcrypt1 libpcre2-8-0 libssl3 zlib1g # nginx
+	curl libcurl4 libbrotli1 libgssapi-krb5-2 libkrb5-3      # curl (agnhost)
+	libk5crypto3 libcom-err2 libkrb5support0 libkeyutils1 libidn2-0 libunistring2
+	libldap-2.5-0 libsasl2-2 libgnutls30 libp11-kit0 libffi8 libtasn1-6
+	libnettle8 libhogweed6 libgmp10 libnghttp2-14 libpsl5 librtmp1 libssh2-1
 )
 
 # The images: "<mirror repo>:<tag> <kind>". The mirror repo is the name
@@ -68,6 +77,15 @@ CRITEST_IMAGES=(
 	"$GCR/test-image-tags:1 file=same-image"
 	"$GCR/test-image-tags:2 file=same-image"
 	"$GCR/test-image-tags:3 file=same-image"
+	# The node conformance suite's (test/utils/image/manifest.go at v1.36.3).
+	"$K8S/busybox:1.37.0-1 base"                        # BusyBox
+	"$K8S/agnhost:2.63.0 agnhost"                       # Agnhost
+	"$K8S/agnhost:2.55 agnhost"                         # AgnhostPrev
+	"$K8S/nginx:1.15-4 nginx"                           # Nginx
+	"$K8S/nonewprivs:1.4 nonewprivs"                    # Nonewprivs
+	"$K8S/nonroot:1.5 user=1234"                        # NonRoot: test/images/nonroot is busybox + USER 1234
+	"$K8S/ipc-utils:1.4 base"                           # IpcUtils: a shell with util-linux's ipc tools
+	"$K8S/glibc-dns-testing:2.0.0 base"                 # GlibcDnsTesting: a glibc resolver and a shell
 	# Not built: gcr.io/k8s-staging-cri-tools/test-image-digest@sha256:9700f9a2...
 	# is pinned to a digest no rebuild can reproduce (see e2e/critest-skip.txt).
 )
@@ -188,9 +206,11 @@ PREDEFINED_GROUP="${GROUP}default-user:x:1000:
 group-defined-in-image:x:50000:default-user
 "
 
-# The base (registry.k8s.io/e2e-test-images/busybox:1.29-2): Debian's dynamic
-# busybox, each applet a hard link to it (as in the real image: a masked
-# /bin/ls must not mask the shell), plus ipcs and pgrep.
+# The base (registry.k8s.io/e2e-test-images/busybox:1.29-2 and 1.37.0-1):
+# Debian's dynamic busybox, each applet a hard link to it (as in the real
+# image: a masked /bin/ls must not mask the shell) at its usual path and in
+# /bin (where the real image has them all: the specs run /bin/sysctl), plus
+# ipcs, ipcmk, ipcrm, pgrep and nmeter (an applet Debian's busybox lacks).
 make_base_rootfs() { # dir: writes dir/base.tar
 	local root=$1/base applet
 	rm -rf "$root" && mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,etc,tmp,root,proc,sys,dev,run,var,home}
@@ -199,12 +219,17 @@ make_base_rootfs() { # dir: writes dir/base.tar
 	ln -s ../run "$root/var/run"
 	install_binary "$root" bin/busybox
 	install_binary "$root" usr/bin/ipcs
+	install_binary "$root" usr/bin/ipcmk
+	install_binary "$root" usr/bin/ipcrm
 	install_binary "$root" usr/bin/pgrep
 	while read -r applet; do
-		[[ -e $root/$applet || -L $root/$applet ]] && continue
-		mkdir -p "$root/$(dirname "$applet")"
-		ln "$root/bin/busybox" "$root/$applet"
+		for applet in "$applet" "bin/${applet##*/}"; do
+			[[ -e $root/$applet || -L $root/$applet ]] && continue
+			mkdir -p "$root/$(dirname "$applet")"
+			ln "$root/bin/busybox" "$root/$applet"
+		done
 	done < <("$DEB_ROOT/bin/busybox" --list-full)
+	go_program nmeter "$NMETER_MAIN" "$root/bin/nmeter"
 	printf '%s' "$PASSWD" >"$root/etc/passwd"
 	printf '%s' "$GROUP" >"$root/etc/group"
 	printf 'passwd: files\ngroup: files\nshadow: files\nhosts: files dns\n' >"$root/etc/nsswitch.conf"
@@ -272,14 +297,106 @@ import (
 func main() { fmt.Printf("Effective uid: %d\n", os.Geteuid()) }
 '
 make_nnp_rootfs() { # dir: writes dir/nnp.tar
-	local root=$1/nnp src=$1/nnp-src
-	rm -rf "$root" "$src" && mkdir -p "$root/usr/local/bin" "$src"
-	printf '%s' "$NNP_MAIN" >"$src/main.go"
-	printf 'module nnp\n\ngo 1.21\n' >"$src/go.mod"
-	(cd "$src" && CGO_ENABLED=0 GOFLAGS=-buildvcs=false go build -trimpath -ldflags '-s -w' -o "$root/usr/local/bin/nnp" .)
+	local root=$1/nnp
+	rm -rf "$root" && mkdir -p "$root/usr/local/bin"
+	go_program nnp "$NNP_MAIN" "$root/usr/local/bin/nnp"
 	chmod 4755 "$root/usr/local/bin/nnp"
 	pack "$root" "$1/nnp.tar"
-	rm -rf "$root" "$src"
+	rm -rf "$root"
+}
+
+# go_program NAME SOURCE OUT: builds a one-file Go program, static.
+go_program() {
+	local src
+	src=$(mktemp -d)
+	printf '%s' "$2" >"$src/main.go"
+	printf 'module %s\n\ngo 1.21\n' "$1" >"$src/go.mod"
+	(cd "$src" && CGO_ENABLED=0 GOFLAGS=-buildvcs=false go build -trimpath -ldflags '-s -w' -o "$3" .)
+	rm -rf "$src"
+}
+
+# nmeter: the part of busybox's nmeter the node suite uses to read the time to
+# the millisecond (`nmeter -d0 '%3t' | head -n1`): FORMAT printed every -d
+# milliseconds, %[N]t being the time of day with N decimals, until the reader
+# goes away.
+NMETER_MAIN='package main
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+func main() {
+	delay, args := time.Second, os.Args[1:]
+	for len(args) > 1 && strings.HasPrefix(args[0], "-d") {
+		v := strings.TrimPrefix(args[0], "-d")
+		if v == "" {
+			v, args = args[1], args[1:]
+		}
+		ms, err := strconv.Atoi(v)
+		if err != nil || ms < 0 {
+			fmt.Fprintln(os.Stderr, "nmeter: bad delay", v)
+			os.Exit(1)
+		}
+		delay, args = time.Duration(ms)*time.Millisecond, args[1:]
+	}
+	if len(args) != 1 {
+		fmt.Fprintln(os.Stderr, "usage: nmeter [-d MSEC] FORMAT")
+		os.Exit(1)
+	}
+	for {
+		if _, err := os.Stdout.WriteString(expand(args[0], time.Now()) + "\n"); err != nil {
+			os.Exit(0)
+		}
+		time.Sleep(delay)
+	}
+}
+
+func expand(format string, now time.Time) string {
+	var b strings.Builder
+	for i := 0; i < len(format); i++ {
+		j, n := i+1, 0
+		for format[i] == 0x25 && j < len(format) && format[j] >= 0x30 && format[j] <= 0x39 {
+			n, j = n*10+int(format[j]-0x30), j+1
+		}
+		if format[i] != 0x25 || j >= len(format) || format[j] != 0x74 {
+			b.WriteByte(format[i])
+			continue
+		}
+		layout := "15:04:05"
+		if n > 0 {
+			layout += "." + strings.Repeat("0", min(n, 9))
+		}
+		b.WriteString(now.Format(layout))
+		i = j
+	}
+	return b.String()
+}
+'
+
+
+# agnhost (registry.k8s.io/e2e-test-images/agnhost): test/images/agnhost's
+# Dockerfile on our base: /agnhost (static, from e2e/bin), the agnhost-2 link,
+# /uploads, and the user and group it defines (uid 1000 in group 50000).
+AGNHOST_PASSWD="${PASSWD}user-defined-in-image:x:1000:1000::/home/user-defined-in-image:/bin/sh
+"
+AGNHOST_GROUP="${GROUP}user-defined-in-image:x:1000:
+group-defined-in-image:x:50000:user-defined-in-image
+"
+make_agnhost_rootfs() { # dir base-dir: writes dir/agnhost.tar
+	local root=$1/agnhost base=$2
+	[[ -x $AGNHOST_BIN ]] || die "$AGNHOST_BIN is missing: run e2e/env/node-e2e.sh"
+	rm -rf "$root" && mkdir -p "$root/etc" "$root/uploads" "$root/home/user-defined-in-image"
+	install_binary "$root" usr/bin/curl "$base" # the specs' hooks and probes run curl in agnhost
+	cp "$AGNHOST_BIN" "$root/agnhost"
+	ln -s agnhost "$root/agnhost-2"
+	printf '%s' "$AGNHOST_PASSWD" >"$root/etc/passwd"
+	printf '%s' "$AGNHOST_GROUP" >"$root/etc/group"
+	pack "$root" "$1/agnhost.tar"
+	rm -rf "$root"
 }
 
 dockerfile() { # kind
@@ -290,6 +407,7 @@ dockerfile() { # kind
 	hostnet-nginx) printf 'FROM dcri-critest/nginx:build\nCOPY hostnet-nginx.conf /etc/nginx/conf.d/default.conf\nEXPOSE 12003\n' ;;
 	httpd) printf 'FROM dcri-critest/base:build\nADD httpd.tar /\nEXPOSE 80\nCMD ["httpd-foreground"]\n' ;;
 	nonewprivs) printf 'FROM dcri-critest/base:build\nADD nnp.tar /\nENTRYPOINT ["/usr/local/bin/nnp"]\n' ;;
+	agnhost) printf 'FROM dcri-critest/base:build\nADD agnhost.tar /\nEXPOSE 80 8080 8081 9376 5000\nENTRYPOINT ["/agnhost"]\nCMD ["pause"]\n' ;;
 	user=*) printf 'FROM dcri-critest/base:build\nUSER %s\n' "${kind#user=}" ;;
 	predefined-group) printf 'FROM dcri-critest/base:build\nCOPY predefined-passwd /etc/passwd\nCOPY predefined-group /etc/group\nUSER 1000\n' ;;
 	# cri-tools' images/image-test: busybox plus an empty file named after the image.
@@ -316,17 +434,18 @@ manifest_digest() { # repo tag: the registry's Docker-Content-Digest
 		tr -d '\r' | sed -n 's/^[Dd]ocker-[Cc]ontent-[Dd]igest: //p'
 }
 
-# copy_in_registry SRC_REPO TAG DST_REPO: copies a manifest and its blobs
-# inside the registry (blob mounts), without pulling into the shared dockerd.
+# copy_in_registry SRC_REPO TAG DST_REPO [DST_TAG]: copies a manifest and its
+# blobs inside the registry (blob mounts), without pulling into the shared
+# dockerd.
 copy_in_registry() {
-	local src=$1 tag=$2 dst=$3 tmp digest ctype code d
+	local src=$1 tag=$2 dst=$3 dtag=${4:-$2} tmp digest ctype code d
 	digest=$(manifest_digest "$src" "$tag")
 	[[ -n $digest ]] || die "$REGISTRY/$src:$tag not found: run e2e/env/up.sh first"
-	if [[ $(manifest_digest "$dst" "$tag") == "$digest" ]]; then
-		log "$REGISTRY/$dst:$tag up to date"
+	if [[ $(manifest_digest "$dst" "$dtag") == "$digest" ]]; then
+		log "$REGISTRY/$dst:$dtag up to date"
 		return 0
 	fi
-	log "copying $REGISTRY/$src:$tag to $REGISTRY/$dst:$tag"
+	log "copying $REGISTRY/$src:$tag to $REGISTRY/$dst:$dtag"
 	tmp=$(mktemp -d)
 	curl -sf --max-time 10 -D "$tmp/headers" -o "$tmp/manifest" "${MANIFEST_ACCEPT[@]}" "http://$REGISTRY/v2/$src/manifests/$tag"
 	ctype=$(tr -d '\r' <"$tmp/headers" | sed -n 's/^[Cc]ontent-[Tt]ype: //p')
@@ -336,7 +455,7 @@ copy_in_registry() {
 		[[ $code == 201 ]] || die "mounting blob $d from $src into $dst: HTTP $code"
 	done < <(grep -o 'sha256:[0-9a-f]\{64\}' "$tmp/manifest" | sort -u)
 	curl -sf --max-time 10 -o /dev/null -X PUT -H "Content-Type: $ctype" --data-binary "@$tmp/manifest" \
-		"http://$REGISTRY/v2/$dst/manifests/$tag"
+		"http://$REGISTRY/v2/$dst/manifests/$dtag"
 	rm -rf "$tmp"
 }
 
@@ -346,9 +465,11 @@ build_images() {
 	hash=$({
 		for p in "${CRITEST_DEBS[@]}"; do sha256sum "$(cached_deb "$p")" | cut -d' ' -f1; done
 		go version
-		declare -f make_base_rootfs make_nginx_rootfs make_httpd_rootfs make_nnp_rootfs \
+		sha256sum "$AGNHOST_BIN"
+		declare -f make_base_rootfs make_nginx_rootfs make_httpd_rootfs make_nnp_rootfs make_agnhost_rootfs go_program \
 			install_binary install_path find_lib pack dockerfile
 		printf '%s' "$PASSWD$GROUP$PREDEFINED_PASSWD$PREDEFINED_GROUP$NGINX_CONF$HOSTNET_NGINX_CONF$HTTPD_FOREGROUND$NNP_MAIN"
+		printf '%s' "$AGNHOST_PASSWD$AGNHOST_GROUP$NMETER_MAIN"
 	} | sha256sum | cut -d' ' -f1)
 	for entry in "${CRITEST_IMAGES[@]}"; do
 		read -r ref kind <<<"$entry"
@@ -367,6 +488,7 @@ build_images() {
 	# The layers the others add on the base.
 	mkdir -p "$ctx/base-root" && tar -C "$ctx/base-root" -xf "$ctx/base.tar"
 	make_nginx_rootfs "$ctx" "$ctx/base-root"
+	make_agnhost_rootfs "$ctx" "$ctx/base-root"
 	rm -rf "$ctx/base-root"
 	make_httpd_rootfs "$ctx"
 	make_nnp_rootfs "$ctx"
@@ -413,6 +535,8 @@ main() {
 	# The pause image, for a dockercri left with its default
 	# --pod-infra-container-image registry.k8s.io/pause:3.10.
 	copy_in_registry pause 3.10 k8s/pause
+	# ... and the one the kubelet 1.36 and the node suite name.
+	copy_in_registry pause 3.10 k8s/pause 3.10.2
 	log "critest images ready in $((SECONDS - start_time))s"
 }
 

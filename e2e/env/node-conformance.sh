@@ -1,0 +1,184 @@
+#!/usr/bin/env bash
+# Runs Kubernetes' node conformance suite (e2e/bin/e2e_node.test, built by
+# node-e2e.sh at the kubelet's version) against a container runtime on this
+# machine:
+#   node-conformance.sh dockercri    dockercri (bin/dockercri) on the selected
+#                                    instance's Docker (DOCKER_ENGINE/STORE)
+#   node-conformance.sh containerd   containerd's own CRI plugin, the baseline
+#                                    (critest-containerd.sh's daemon)
+# The suite starts etcd and an API server in its own process, and the kubelet
+# (e2e/bin/kubelet) pointed at the runtime; the kubelet takes the specs' pods
+# from that API server. Specs run in NODE_PROCS ginkgo processes.
+#
+# Which specs: NODE_FOCUS (default: every [NodeConformance] spec), minus the
+# suite's usual skips (Flaky, Slow, Serial), minus each entry of
+# e2e/node-conformance-skip.txt (one reason an entry, as e2e/critest-skip.txt).
+# NODE_REPORT names the report directory under e2e/reports/node-conformance/
+# (default: the runtime, and the instance for dockercri); it gets ginkgo's
+# JSON and JUnit reports, the logs, and summary.md: passed, failed, skipped and
+# each spec's duration. The exit status is the suite's.
+#
+# Needs up.sh's environment (the registry with critest-images.sh's images,
+# served through the runtime's mirror of registry.k8s.io) and root.
+set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+[[ $EUID -eq 0 ]] || die "run as root"
+RUNTIME=${1:-dockercri}
+BIN=$E2E_REPO/e2e/bin
+NODE_PROCS=${NODE_PROCS:-4}
+NODE_FOCUS=${NODE_FOCUS:-'\[NodeConformance\]'}
+NODE_TIMEOUT=${NODE_TIMEOUT:-3h}
+SKIP_FILE=$E2E_REPO/e2e/node-conformance-skip.txt
+NODE_NAME=dcri-node
+PAUSE=registry.k8s.io/pause:3.10.2 # the kubelet 1.36's and the suite's
+
+case $RUNTIME in
+dockercri) REPORT=$E2E_REPO/e2e/reports/node-conformance/${NODE_REPORT:-dockercri-$INSTANCE} ;;
+containerd) REPORT=$E2E_REPO/e2e/reports/node-conformance/${NODE_REPORT:-containerd} ;;
+*) die "usage: $0 dockercri|containerd" ;;
+esac
+NC_DATA=$E2E_DATA/node-conformance/$RUNTIME
+NC_RUN=$E2E_RUN/node-conformance
+DCRI_SOCK=$NC_RUN/dockercri.sock
+DCRI_PIDFILE=$NC_RUN/dockercri.pid
+DCRI_BRIDGE=dcrit7 # the default pod network's bridge (dockercri)
+DCRI_SUBNET=10.211.0.0/24
+
+for b in e2e_node.test ginkgo kubelet crictl; do
+	[[ -x $BIN/$b ]] || die "$BIN/$b is missing: run e2e/env/node-e2e.sh, kubelet.sh and tools.sh"
+done
+
+# --- the runtimes -------------------------------------------------------------
+dcri_answers() { "$BIN/crictl" --runtime-endpoint "unix://$DCRI_SOCK" version >/dev/null 2>&1; }
+
+start_dockercri() {
+	docker_answers || die "the private dockerd ($INSTANCE) does not answer: run e2e/env/up.sh first"
+	[[ -x $E2E_REPO/bin/dockercri ]] || die "bin/dockercri is missing: make build"
+	rm -rf "$NC_DATA/net.d" && mkdir -p "$NC_DATA/root" "$NC_DATA/net.d" "$NC_RUN"
+	log "starting dockercri on $INSTANCE (log: $REPORT/dockercri.log)"
+	spawn "$DCRI_PIDFILE" "$REPORT/dockercri.log" "$E2E_REPO/bin/dockercri" \
+		--container-runtime-endpoint "unix://$DCRI_SOCK" --docker-endpoint "unix://$DOCKER_SOCK" \
+		--root-directory "$NC_DATA/root" --pod-infra-container-image "$PAUSE" \
+		--registry-mirror "registry.k8s.io=http://$REGISTRY/k8s" \
+		--cni-bin-dir "$CNI_BIN_DIR" --cni-conf-dir "$NC_DATA/net.d" \
+		--cni-default-network "$DCRI_SUBNET" --cni-default-bridge "$DCRI_BRIDGE" -v 2
+	wait_for 30 dockercri dcri_answers || { tail -n 30 "$REPORT/dockercri.log" >&2; die "dockercri did not answer on $DCRI_SOCK"; }
+	ENDPOINT=unix://$DCRI_SOCK
+	PROCESS_NAME=dockercri
+}
+
+stop_dockercri() {
+	remove_pods "unix://$DCRI_SOCK"
+	stop_pid "$DCRI_PIDFILE" "unix://$DCRI_SOCK" dockercri 30
+	ip link del "$DCRI_BRIDGE" 2>/dev/null || true
+}
+
+start_containerd() {
+	bash "$E2E_REPO/e2e/env/critest-containerd.sh" start
+	ENDPOINT=unix://$E2E_RUN/containerd-cri/containerd.sock
+	PROCESS_NAME=containerd
+}
+
+stop_containerd() { bash "$E2E_REPO/e2e/env/critest-containerd.sh" stop; }
+
+# remove_pods ENDPOINT: whatever the suite left (a spec cut short by its
+# timeout, or the kubelet stopped before it cleaned up).
+remove_pods() {
+	local id
+	for id in $("$BIN/crictl" --runtime-endpoint "$1" pods -q 2>/dev/null); do
+		"$BIN/crictl" --runtime-endpoint "$1" stopp "$id" >/dev/null 2>&1 || true
+		"$BIN/crictl" --runtime-endpoint "$1" rmp "$id" >/dev/null 2>&1 || true
+	done
+}
+
+# --- the suite ----------------------------------------------------------------
+# The kubelet of a cgroup v1 machine without systemd (the kubelet 1.36 refuses
+# cgroup v1 unless told), its config file for the suite's kubelet.
+write_kubelet_config() {
+	cat >"$NC_DATA/kubelet.yaml" <<EOF
+apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+failCgroupV1: false
+cgroupDriver: cgroupfs
+cgroupRoot: /
+cgroupsPerQOS: true
+failSwapOn: false
+EOF
+}
+
+# The suite runs the kubelet under systemd-run when PATH has it; this machine
+# has no systemd, so the suite gets a PATH of the same programs without it.
+path_without_systemd_run() {
+	local farm=$NC_DATA/path d f
+	rm -rf "$farm" && mkdir -p "$farm"
+	for d in /usr/local/sbin /usr/local/bin /usr/sbin /usr/bin /sbin /bin; do
+		for f in "$d"/*; do
+			[[ -x $f && ! -e $farm/${f##*/} && ${f##*/} != systemd-run ]] && ln -s "$f" "$farm/${f##*/}"
+		done
+	done
+	echo "$farm:/usr/local/go/bin"
+}
+
+skip_args() { # --skip for the suite's usual skips and each entry of the skip file
+	local line pattern
+	printf '%s\0' '--skip=\[Flaky\]|\[Slow\]|\[Serial\]'
+	while IFS= read -r line; do
+		[[ $line =~ ^[[:space:]]*(#|$) ]] && continue
+		pattern=${line%%||*}
+		pattern=${pattern%"${pattern##*[![:space:]]}"}
+		printf '%s\0' "--skip=$pattern"
+	done <"$SKIP_FILE"
+}
+
+# summarize: summary.md from ginkgo's JSON report (states and durations).
+summarize() {
+	local json=$REPORT/report.json
+	[[ -s $json ]] || return 0
+	jq -r --arg runtime "$RUNTIME" --arg endpoint "$ENDPOINT" '
+		[.[].SpecReports[] | select(.LeafNodeType == "It")] as $specs
+		| ($specs | map(select(.State != "skipped" and .State != "pending"))) as $ran
+		| "# Node conformance: \($runtime)\n",
+		  "Runtime endpoint `\($endpoint)`; suite e2e_node.test (Kubernetes v1.36.3).\n",
+		  "| passed | failed | skipped | total | time |", "| --- | --- | --- | --- | --- |",
+		  "| \($specs | map(select(.State == "passed")) | length) | \($specs | map(select(.State != "passed" and .State != "skipped" and .State != "pending")) | length) | \($specs | map(select(.State == "skipped" or .State == "pending")) | length) | \($specs | length) | \(((.[0].RunTime // 0) / 1e9) | floor) s |\n",
+		  "## Specs run (slowest first)\n", "| state | seconds | spec |", "| --- | --- | --- |",
+		  ($ran | sort_by(-.RunTime)[] | "| \(.State) | \((.RunTime / 1e8 | floor) / 10) | \((.ContainerHierarchyTexts + [.LeafNodeText]) | join(" ") | gsub("\\|"; "/")) |")
+		' "$json" >"$REPORT/summary.md"
+	sed -n 5p "$REPORT/summary.md" >&2
+}
+
+# --prepull-images stays off: the suite's prepull list has images no spec of
+# the focus runs (cadvisor, etcd, perl, the node-perf workloads) and that are
+# not built here; each spec pulls what it uses through the mirror.
+run_suite() {
+	local skips rc=0 path
+	mapfile -d '' -t skips < <(skip_args)
+	write_kubelet_config
+	path=$(path_without_systemd_run)
+	log "node conformance against $RUNTIME ($NODE_PROCS processes; output: $REPORT/suite.log)"
+	(cd "$REPORT" && PATH=$path "$BIN/ginkgo" --procs="$NODE_PROCS" --no-color --timeout="$NODE_TIMEOUT" \
+		--focus="$NODE_FOCUS" "${skips[@]}" --output-dir="$REPORT" \
+		--json-report=report.json --junit-report=junit.xml \
+		"$BIN/e2e_node.test" -- \
+		--k8s-bin-dir="$BIN" --report-dir="$REPORT" \
+		--container-runtime-endpoint="$ENDPOINT" --image-service-endpoint="$ENDPOINT" \
+		--container-runtime-process-name="$PROCESS_NAME" --container-runtime-pid-file= \
+		--kubelet-config-file="$NC_DATA/kubelet.yaml" --node-name="$NODE_NAME" \
+		--prepull-images=false) >"$REPORT/suite.log" 2>&1 || rc=$?
+	grep -E '^(Ran |SUCCESS|FAIL|Test Suite)' "$REPORT/suite.log" >&2 || true
+	summarize
+	return "$rc"
+}
+
+main() {
+	local rc=0
+	rm -rf "$REPORT" && mkdir -p "$REPORT" "$NC_DATA"
+	"start_$RUNTIME"
+	trap 'stop_$RUNTIME' EXIT
+	run_suite || rc=$?
+	return "$rc"
+}
+
+main
