@@ -12,7 +12,7 @@ RUN_FLAGS      ?= -v 2
 GO             ?= go
 GOFLAGS_BUILD  := -trimpath -ldflags "-X main.version=$(VERSION) -X main.buildCommit=$(COMMIT)"
 
-.PHONY: build build-race run cni-plugins test shellcheck unit fuzz e2e e2e-tools e2e-instance engine e2e-up e2e-down vet fmt-check bench bench-e2e clean docker-up critest critest-images critest-benchmark critest-containerd critest-containerd-benchmark
+.PHONY: build build-race run cni-plugins test shellcheck unit fuzz e2e e2e-tools e2e-instance engine e2e-up e2e-down vet fmt-check bench bench-e2e clean docker-up critest critest-images critest-benchmark critest-containerd critest-containerd-benchmark node-conformance node-conformance-containerd
 
 # fuzz runs each target for FUZZTIME, one after another (-fuzz takes one
 # target at a time): 7 targets × 30 s by default.
@@ -136,6 +136,22 @@ critest-containerd: critest-images ## the same critest against Debian's containe
 critest-containerd-benchmark: critest-images ## `critest -benchmark` against Debian's containerd, same settings (e2e/reports/containerd-critest-benchmark/)
 	bash e2e/env/tools.sh
 	bash e2e/env/critest-containerd.sh benchmark
+
+# Kubernetes' node conformance suite ([NodeConformance] of test/e2e_node
+# v1.36.3, e2e/env/node-conformance.sh): the kubelet takes its pods from the
+# suite's API server. NODE_PROCS parallel processes; skips in
+# e2e/node-conformance-skip.txt; reports in e2e/reports/node-conformance/.
+NODE_PROCS     ?= 8
+node-conformance: build critest-images ## the whole node conformance suite against dockercri (DOCKER_ENGINE/DOCKER_STORE pick the Docker)
+	bash e2e/env/tools.sh
+	bash e2e/env/kubelet.sh
+	NODE_PROCS=$(NODE_PROCS) bash e2e/env/node-conformance.sh dockercri
+
+node-conformance-containerd: critest-images ## the same suite against containerd's CRI (CC_ENGINE=current: containerd 2.x)
+	bash e2e/env/tools.sh
+	bash e2e/env/kubelet.sh
+	$(if $(filter current,$(CC_ENGINE)),bash e2e/env/engine.sh)
+	NODE_PROCS=$(NODE_PROCS) bash e2e/env/node-conformance.sh containerd
 
 bench: ## Go benchmarks of the translate hot paths
 	$(GO) test -run '^$$' -bench . -benchmem ./translate/

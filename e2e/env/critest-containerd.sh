@@ -15,14 +15,30 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 [[ $EUID -eq 0 ]] || die "run as root"
 
-CC_DATA=$E2E_DATA/containerd-cri
-CC_RUN=$E2E_RUN/containerd-cri
+# CC_ENGINE=debian (default): Debian's containerd 1.6; CC_ENGINE=current:
+# the containerd 2.x (and runc) engine.sh builds for Docker 29, each with
+# data, bridge and subnet of its own.
+case ${CC_ENGINE:=debian} in
+debian)
+	CC_DATA=$E2E_DATA/containerd-cri
+	CC_RUN=$E2E_RUN/containerd-cri
+	CC_BRIDGE=dcritd
+	CC_SUBNET=10.209.201.0/24
+	;;
+current)
+	[[ -x $ENGINE_DIR/bin/containerd ]] || die "$ENGINE_DIR has no containerd: run e2e/env/engine.sh"
+	export PATH=$ENGINE_DIR/bin:$PATH
+	CC_DATA=$E2E_DATA/containerd-cri-current
+	CC_RUN=$E2E_RUN/containerd-cri-current
+	CC_BRIDGE=dcritc
+	CC_SUBNET=10.209.202.0/24
+	;;
+*) die "CC_ENGINE=$CC_ENGINE: want debian or current" ;;
+esac
 CC_SOCK=$CC_RUN/containerd.sock
 CC_CONFIG=$CC_DATA/config.toml
 CC_PIDFILE=$CC_RUN/containerd.pid
 CC_LOG=$CC_RUN/containerd.log
-CC_BRIDGE=dcritd
-CC_SUBNET=10.209.201.0/24
 REPORTS=$E2E_REPO/e2e/reports
 CRITEST=$E2E_REPO/e2e/bin/critest
 

@@ -50,6 +50,7 @@ CRITEST_DEBS=(
 	libk5crypto3 libcom-err2 libkrb5support0 libkeyutils1 libidn2-0 libunistring2
 	libldap-2.5-0 libsasl2-2 libgnutls30 libp11-kit0 libffi8 libtasn1-6
 	libnettle8 libhogweed6 libgmp10 libnghttp2-14 libpsl5 librtmp1 libssh2-1
+	bash libtinfo6                                       # sh of busybox:1.37.0-1
 )
 
 # The images: "<mirror repo>:<tag> <kind>". The mirror repo is the name
@@ -78,7 +79,7 @@ CRITEST_IMAGES=(
 	"$GCR/test-image-tags:2 file=same-image"
 	"$GCR/test-image-tags:3 file=same-image"
 	# The node conformance suite's (test/utils/image/manifest.go at v1.36.3).
-	"$K8S/busybox:1.37.0-1 base"                        # BusyBox
+	"$K8S/busybox:1.37.0-1 busybox-sh"                  # BusyBox (see make_sh_rootfs)
 	"$K8S/agnhost:2.63.0 agnhost"                       # Agnhost
 	"$K8S/agnhost:2.55 agnhost"                         # AgnhostPrev
 	"$K8S/nginx:1.15-4 nginx"                           # Nginx
@@ -399,6 +400,19 @@ make_agnhost_rootfs() { # dir base-dir: writes dir/agnhost.tar
 	rm -rf "$root"
 }
 
+# busybox:1.37.0-1's shell keeps environment variables whose names are not
+# shell names (a secret's key "data-1" in `sh -c env`: a conformance spec);
+# Debian's busybox 1.35 ash and dash drop them, bash keeps them. So the node
+# suite's busybox gets bash as /bin/sh.
+make_sh_rootfs() { # dir base-dir: writes dir/sh.tar
+	local root=$1/sh base=$2
+	rm -rf "$root" && mkdir -p "$root/bin"
+	install_binary "$root" bin/bash "$base"
+	ln -s bash "$root/bin/sh"
+	pack "$root" "$1/sh.tar"
+	rm -rf "$root"
+}
+
 dockerfile() { # kind
 	local kind=$1
 	case $kind in
@@ -407,6 +421,7 @@ dockerfile() { # kind
 	hostnet-nginx) printf 'FROM dcri-critest/nginx:build\nCOPY hostnet-nginx.conf /etc/nginx/conf.d/default.conf\nEXPOSE 12003\n' ;;
 	httpd) printf 'FROM dcri-critest/base:build\nADD httpd.tar /\nEXPOSE 80\nCMD ["httpd-foreground"]\n' ;;
 	nonewprivs) printf 'FROM dcri-critest/base:build\nADD nnp.tar /\nENTRYPOINT ["/usr/local/bin/nnp"]\n' ;;
+	busybox-sh) printf 'FROM dcri-critest/base:build\nADD sh.tar /\n' ;;
 	agnhost) printf 'FROM dcri-critest/base:build\nADD agnhost.tar /\nEXPOSE 80 8080 8081 9376 5000\nENTRYPOINT ["/agnhost"]\nCMD ["pause"]\n' ;;
 	user=*) printf 'FROM dcri-critest/base:build\nUSER %s\n' "${kind#user=}" ;;
 	predefined-group) printf 'FROM dcri-critest/base:build\nCOPY predefined-passwd /etc/passwd\nCOPY predefined-group /etc/group\nUSER 1000\n' ;;
@@ -466,7 +481,7 @@ build_images() {
 		for p in "${CRITEST_DEBS[@]}"; do sha256sum "$(cached_deb "$p")" | cut -d' ' -f1; done
 		go version
 		sha256sum "$AGNHOST_BIN"
-		declare -f make_base_rootfs make_nginx_rootfs make_httpd_rootfs make_nnp_rootfs make_agnhost_rootfs go_program \
+		declare -f make_base_rootfs make_nginx_rootfs make_httpd_rootfs make_nnp_rootfs make_agnhost_rootfs make_sh_rootfs go_program \
 			install_binary install_path find_lib pack dockerfile
 		printf '%s' "$PASSWD$GROUP$PREDEFINED_PASSWD$PREDEFINED_GROUP$NGINX_CONF$HOSTNET_NGINX_CONF$HTTPD_FOREGROUND$NNP_MAIN"
 		printf '%s' "$AGNHOST_PASSWD$AGNHOST_GROUP$NMETER_MAIN"
@@ -489,6 +504,7 @@ build_images() {
 	mkdir -p "$ctx/base-root" && tar -C "$ctx/base-root" -xf "$ctx/base.tar"
 	make_nginx_rootfs "$ctx" "$ctx/base-root"
 	make_agnhost_rootfs "$ctx" "$ctx/base-root"
+	make_sh_rootfs "$ctx" "$ctx/base-root"
 	rm -rf "$ctx/base-root"
 	make_httpd_rootfs "$ctx"
 	make_nnp_rootfs "$ctx"

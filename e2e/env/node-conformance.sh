@@ -5,7 +5,9 @@
 #   node-conformance.sh dockercri    dockercri (bin/dockercri) on the selected
 #                                    instance's Docker (DOCKER_ENGINE/STORE)
 #   node-conformance.sh containerd   containerd's own CRI plugin, the baseline
-#                                    (critest-containerd.sh's daemon)
+#                                    (critest-containerd.sh's daemon: Debian's
+#                                    1.6, or with CC_ENGINE=current the 2.x
+#                                    engine.sh builds)
 # The suite starts etcd and an API server in its own process, and the kubelet
 # (e2e/bin/kubelet) pointed at the runtime; the kubelet takes the specs' pods
 # from that API server. Specs run in NODE_PROCS ginkgo processes.
@@ -36,7 +38,7 @@ PAUSE=registry.k8s.io/pause:3.10.2 # the kubelet 1.36's and the suite's
 
 case $RUNTIME in
 dockercri) REPORT=$E2E_REPO/e2e/reports/node-conformance/${NODE_REPORT:-dockercri-$INSTANCE} ;;
-containerd) REPORT=$E2E_REPO/e2e/reports/node-conformance/${NODE_REPORT:-containerd} ;;
+containerd) REPORT=$E2E_REPO/e2e/reports/node-conformance/${NODE_REPORT:-containerd-${CC_ENGINE:-debian}} ;;
 *) die "usage: $0 dockercri|containerd" ;;
 esac
 NC_DATA=$E2E_DATA/node-conformance/$RUNTIME
@@ -56,6 +58,7 @@ dcri_answers() { "$BIN/crictl" --runtime-endpoint "unix://$DCRI_SOCK" version >/
 start_dockercri() {
 	docker_answers || die "the private dockerd ($INSTANCE) does not answer: run e2e/env/up.sh first"
 	[[ -x $E2E_REPO/bin/dockercri ]] || die "bin/dockercri is missing: make build"
+	forget_suite_images
 	rm -rf "$NC_DATA/net.d" && mkdir -p "$NC_DATA/root" "$NC_DATA/net.d" "$NC_RUN"
 	log "starting dockercri on $INSTANCE (log: $REPORT/dockercri.log)"
 	spawn "$DCRI_PIDFILE" "$REPORT/dockercri.log" "$E2E_REPO/bin/dockercri" \
@@ -69,6 +72,16 @@ start_dockercri() {
 	PROCESS_NAME=dockercri
 }
 
+# forget_suite_images: the suite pulls only what is missing, so the images an
+# earlier run pulled go first (critest-images.sh may have rebuilt them).
+forget_suite_images() {
+	local ids
+	mapfile -t ids < <(docker images --no-trunc --format '{{.Repository}} {{.ID}}' |
+		awk -v mirror="$REGISTRY/k8s/" 'index($1, "registry.k8s.io/e2e-test-images/") == 1 ||
+			index($1, "registry.k8s.io/pause") == 1 || index($1, mirror) == 1 { print $2 }' | sort -u)
+	((${#ids[@]} == 0)) || docker rmi -f "${ids[@]}" >/dev/null 2>&1 || true
+}
+
 stop_dockercri() {
 	remove_pods "unix://$DCRI_SOCK"
 	stop_pid "$DCRI_PIDFILE" "unix://$DCRI_SOCK" dockercri 30
@@ -77,7 +90,7 @@ stop_dockercri() {
 
 start_containerd() {
 	bash "$E2E_REPO/e2e/env/critest-containerd.sh" start
-	ENDPOINT=unix://$E2E_RUN/containerd-cri/containerd.sock
+	ENDPOINT=unix://$E2E_RUN/containerd-cri$([[ ${CC_ENGINE:-debian} == current ]] && echo -current)/containerd.sock
 	PROCESS_NAME=containerd
 }
 
@@ -91,6 +104,16 @@ remove_pods() {
 		"$BIN/crictl" --runtime-endpoint "$1" stopp "$id" >/dev/null 2>&1 || true
 		"$BIN/crictl" --runtime-endpoint "$1" rmp "$id" >/dev/null 2>&1 || true
 	done
+}
+
+# stop_suite: the suite's kubelet and volume mounts, if the suite was cut
+# short (its own teardown stops the kubelet and unmounts).
+stop_suite() {
+	local m
+	pkill -f "^$NC_DATA/bin/kubelet " 2>/dev/null || true
+	while read -r m; do
+		umount -l "$m" 2>/dev/null || true
+	done < <(awk '$2 ~ "^/var/lib/kubelet/pods/" { print $2 }' /proc/self/mounts | sort -r)
 }
 
 # --- the suite ----------------------------------------------------------------
@@ -157,12 +180,15 @@ run_suite() {
 	mapfile -d '' -t skips < <(skip_args)
 	write_kubelet_config
 	path=$(path_without_systemd_run)
+	# The suite writes the kubelet's config beside the kubelet binary: a
+	# directory of our own, not e2e/bin.
+	mkdir -p "$NC_DATA/bin" && ln -sf "$BIN/kubelet" "$NC_DATA/bin/kubelet"
 	log "node conformance against $RUNTIME ($NODE_PROCS processes; output: $REPORT/suite.log)"
 	(cd "$REPORT" && PATH=$path "$BIN/ginkgo" --procs="$NODE_PROCS" --no-color --timeout="$NODE_TIMEOUT" \
 		--focus="$NODE_FOCUS" "${skips[@]}" --output-dir="$REPORT" \
 		--json-report=report.json --junit-report=junit.xml \
 		"$BIN/e2e_node.test" -- \
-		--k8s-bin-dir="$BIN" --report-dir="$REPORT" \
+		--k8s-bin-dir="$NC_DATA/bin" --report-dir="$REPORT" \
 		--container-runtime-endpoint="$ENDPOINT" --image-service-endpoint="$ENDPOINT" \
 		--container-runtime-process-name="$PROCESS_NAME" --container-runtime-pid-file= \
 		--kubelet-config-file="$NC_DATA/kubelet.yaml" --node-name="$NODE_NAME" \
@@ -176,7 +202,7 @@ main() {
 	local rc=0
 	rm -rf "$REPORT" && mkdir -p "$REPORT" "$NC_DATA"
 	"start_$RUNTIME"
-	trap 'stop_$RUNTIME' EXIT
+	trap 'stop_suite; stop_$RUNTIME' EXIT
 	run_suite || rc=$?
 	return "$rc"
 }
