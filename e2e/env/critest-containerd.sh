@@ -91,6 +91,9 @@ oom_score = 0
     stream_server_port = "0"
     # These machines lack CAP_SYS_RESOURCE: no oom_score_adj below our own.
     restrict_oom_score_adj = true
+    # The node conformance suite's RuntimeClass handler (runc by another name).
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.test-handler]
+      runtime_type = "io.containerd.runc.v2"
     [plugins."io.containerd.grpc.v1.cri".cni]
       bin_dir = "$CNI_BIN_DIR"
       conf_dir = "$CC_DATA/net.d"

@@ -36,6 +36,7 @@ DEB_CACHE=$CT_DIR/debs
 DEB_ROOT=$CT_DIR/debroot
 ARCH=$(go env GOARCH) # critest's hostnet image is named after runtime.GOARCH
 AGNHOST_BIN=$E2E_REPO/e2e/bin/agnhost
+AGNHOST_FILES=$E2E_REPO/e2e/bin/agnhost-files
 
 # Debian packages the images are made of. The library packages are exactly
 # the closure of the binaries taken (busybox, ipcs, pgrep, nginx); a missing
@@ -51,6 +52,7 @@ CRITEST_DEBS=(
 	libldap-2.5-0 libsasl2-2 libgnutls30 libp11-kit0 libffi8 libtasn1-6
 	libnettle8 libhogweed6 libgmp10 libnghttp2-14 libpsl5 librtmp1 libssh2-1
 	bash libtinfo6                                       # sh of busybox:1.37.0-1
+	netcat-openbsd libbsd0 libmd0                        # agnhost's nc (-u)
 )
 
 # The images: "<mirror repo>:<tag> <kind>". The mirror repo is the name
@@ -381,7 +383,8 @@ func expand(format string, now time.Time) string {
 
 # agnhost (registry.k8s.io/e2e-test-images/agnhost): test/images/agnhost's
 # Dockerfile on our base: /agnhost (static, from e2e/bin), the agnhost-2 link,
-# /uploads, and the user and group it defines (uid 1000 in group 50000).
+# /uploads, curl, bash and OpenBSD's nc (UDP), the TLS pair /localhost.{crt,key}, and the user and
+# group it defines (uid 1000 in group 50000).
 AGNHOST_PASSWD="${PASSWD}user-defined-in-image:x:1000:1000::/home/user-defined-in-image:/bin/sh
 "
 AGNHOST_GROUP="${GROUP}user-defined-in-image:x:1000:
@@ -392,6 +395,10 @@ make_agnhost_rootfs() { # dir base-dir: writes dir/agnhost.tar
 	[[ -x $AGNHOST_BIN ]] || die "$AGNHOST_BIN is missing: run e2e/env/node-e2e.sh"
 	rm -rf "$root" && mkdir -p "$root/etc" "$root/uploads" "$root/home/user-defined-in-image"
 	install_binary "$root" usr/bin/curl "$base" # the specs' hooks and probes run curl in agnhost
+	install_binary "$root" bin/bash "$base"     # and bash
+	install_binary "$root" bin/nc.openbsd "$base"
+	mkdir -p "$root/usr/local/bin" && ln -s /bin/nc.openbsd "$root/usr/local/bin/nc" # before busybox's in PATH
+	cp "$AGNHOST_FILES"/localhost.crt "$AGNHOST_FILES"/localhost.key "$root/"
 	cp "$AGNHOST_BIN" "$root/agnhost"
 	ln -s agnhost "$root/agnhost-2"
 	printf '%s' "$AGNHOST_PASSWD" >"$root/etc/passwd"
@@ -480,7 +487,7 @@ build_images() {
 	hash=$({
 		for p in "${CRITEST_DEBS[@]}"; do sha256sum "$(cached_deb "$p")" | cut -d' ' -f1; done
 		go version
-		sha256sum "$AGNHOST_BIN"
+		sha256sum "$AGNHOST_BIN" "$AGNHOST_FILES"/*
 		declare -f make_base_rootfs make_nginx_rootfs make_httpd_rootfs make_nnp_rootfs make_agnhost_rootfs make_sh_rootfs go_program \
 			install_binary install_path find_lib pack dockerfile
 		printf '%s' "$PASSWD$GROUP$PREDEFINED_PASSWD$PREDEFINED_GROUP$NGINX_CONF$HOSTNET_NGINX_CONF$HTTPD_FOREGROUND$NNP_MAIN"

@@ -287,7 +287,9 @@ start_containerd() {
 # dockerd_args are the private dockerd's flags. Its networking is Docker's
 # default, as users run it: iptables and ip-forward on (so the FORWARD policy
 # is DROP) and masquerading, on a bridge and subnet of its own (dcri0,
-# E2E_BRIDGE_CIDR) that no other Docker on the machine uses.
+# E2E_BRIDGE_CIDR) that no other Docker on the machine uses. The runtime
+# test-handler (runc under another name) is the runtime class handler of the
+# node conformance suite's RuntimeClass specs, as its containerd config has.
 dockerd_args() {
 	printf '%s\n' -H "unix://$DOCKER_SOCK" \
 		--config-file "$DOCKER_DAEMON_JSON" \
@@ -297,7 +299,8 @@ dockerd_args() {
 		--containerd "$CONTAINERD_SOCK" \
 		--bridge "$E2E_BRIDGE" \
 		--cgroup-parent "$E2E_CGROUP_PARENT" \
-		--exec-opt native.cgroupdriver=cgroupfs
+		--exec-opt native.cgroupdriver=cgroupfs \
+		--add-runtime test-handler=runc
 	case $INSTANCE in
 	# 20.10 runs itself at -500 by default; these machines' root may not
 	# lower a score (no CAP_SYS_RESOURCE). Docker 29 has no such flag.
