@@ -51,7 +51,7 @@ CRITEST_DEBS=(
 	libk5crypto3 libcom-err2 libkrb5support0 libkeyutils1 libidn2-0 libunistring2
 	libldap-2.5-0 libsasl2-2 libgnutls30 libp11-kit0 libffi8 libtasn1-6
 	libnettle8 libhogweed6 libgmp10 libnghttp2-14 libpsl5 librtmp1 libssh2-1
-	bash libtinfo6                                       # sh of busybox:1.37.0-1
+	bash libtinfo6                                       # agnhost's bash
 	netcat-openbsd libbsd0 libmd0                        # agnhost's nc (-u)
 )
 
@@ -81,7 +81,7 @@ CRITEST_IMAGES=(
 	"$GCR/test-image-tags:2 file=same-image"
 	"$GCR/test-image-tags:3 file=same-image"
 	# The node conformance suite's (test/utils/image/manifest.go at v1.36.3).
-	"$K8S/busybox:1.37.0-1 busybox-sh"                  # BusyBox (see make_sh_rootfs)
+	"$K8S/busybox:1.37.0-1 busybox-ash"                 # BusyBox (see make_ash_rootfs)
 	"$K8S/agnhost:2.63.0 agnhost"                       # Agnhost
 	"$K8S/agnhost:2.55 agnhost"                         # AgnhostPrev
 	"$K8S/nginx:1.15-4 nginx"                           # Nginx
@@ -95,12 +95,17 @@ CRITEST_IMAGES=(
 
 # --- packages -----------------------------------------------------------------
 ensure_host_tools() {
-	# readelf (binutils) reads the libraries a binary needs.
-	command -v readelf >/dev/null && command -v dpkg-deb >/dev/null && return 0
-	log "installing binutils"
+	# readelf (binutils) reads the libraries a binary needs; gcc, make and
+	# patch build the node suite's ash (make_ash_rootfs).
+	local t missing=()
+	for t in readelf:binutils dpkg-deb:dpkg gcc:gcc make:make patch:patch bzip2:bzip2 xz:xz-utils; do
+		command -v "${t%%:*}" >/dev/null || missing+=("${t#*:}")
+	done
+	((${#missing[@]} == 0)) && return 0
+	log "installing ${missing[*]}"
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -qq
-	apt-get install -y -qq --no-install-recommends binutils >/dev/null
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" libc6-dev >/dev/null
 }
 
 cached_deb() { # package: prints the cached .deb, if any
@@ -407,17 +412,45 @@ make_agnhost_rootfs() { # dir base-dir: writes dir/agnhost.tar
 	rm -rf "$root"
 }
 
-# busybox:1.37.0-1's shell keeps environment variables whose names are not
-# shell names (a secret's key "data-1" in `sh -c env`: a conformance spec);
-# Debian's busybox 1.35 ash and dash drop them, bash keeps them. So the node
-# suite's busybox gets bash as /bin/sh.
-make_sh_rootfs() { # dir base-dir: writes dir/sh.tar
-	local root=$1/sh base=$2
-	rm -rf "$root" && mkdir -p "$root/bin"
-	install_binary "$root" bin/bash "$base"
-	ln -s bash "$root/bin/sh"
-	pack "$root" "$1/sh.tar"
-	rm -rf "$root"
+# busybox:1.37.0-1's ash keeps environment variables whose names are not
+# shell names (a secret's key "data-1" in `sh -c env`: a Conformance spec),
+# as upstream's ash has since 1.27 (commit 9c143ce5). Debian's busybox drops
+# them: two of its patches revert that for the installer. So the node suite's
+# busybox gets as /bin/sh and /bin/ash Debian's busybox built from Debian's
+# source, patches and config, less those two (the same ash otherwise, down
+# to its error messages, which other specs compare).
+BUSYBOX_SRC=$CT_DIR/busybox-src
+BUSYBOX_UNPATCHED=" revert-9c143ce52da11ec3d21a3491c3749841d3dc10f0.patch temp-deb-installer-hack.patch "
+
+fetch_busybox_source() { # Debian's source package, cached in BUSYBOX_SRC
+	local apt
+	compgen -G "$BUSYBOX_SRC/busybox_*.dsc" >/dev/null && return 0
+	log "downloading busybox's Debian source (cached in $BUSYBOX_SRC)"
+	mkdir -p "$BUSYBOX_SRC/lists/partial"
+	echo "deb-src http://deb.debian.org/debian bookworm main" >"$BUSYBOX_SRC/sources.list"
+	apt=(-o "Dir::Etc::SourceList=$BUSYBOX_SRC/sources.list" -o Dir::Etc::SourceParts=/dev/null
+		-o "Dir::State::Lists=$BUSYBOX_SRC/lists" -o APT::Sandbox::User=root)
+	(cd "$BUSYBOX_SRC" && quiet apt-get "${apt[@]}" update && quiet apt-get "${apt[@]}" source --download-only busybox)
+}
+
+make_ash_rootfs() { # dir base-dir: writes dir/ash.tar
+	local root=$1/ash base=$2 src=$1/busybox-build p lib
+	rm -rf "$root" "$src" && mkdir -p "$root/bin" "$src"
+	tar -C "$src" --strip-components=1 -xjf "$(compgen -G "$BUSYBOX_SRC/busybox_*.orig.tar.bz2")"
+	tar -C "$src" -xJf "$(compgen -G "$BUSYBOX_SRC/busybox_*.debian.tar.xz")"
+	while read -r p; do
+		[[ -z $p || $p == \#* || $BUSYBOX_UNPATCHED == *" $p "* ]] && continue
+		patch -d "$src" -p1 -s <"$src/debian/patches/$p"
+	done <"$src/debian/patches/series"
+	cp "$src/debian/config/pkg/deb" "$src/.config"
+	(cd "$src" && { yes "" || true; } | quiet make oldconfig && quiet make -j"$(nproc)" busybox)
+	cp "$src/busybox" "$root/bin/sh"
+	ln "$root/bin/sh" "$root/bin/ash"
+	while read -r lib; do # its libraries, from the same libc6 as the base's
+		install_path "$root" "$(find_lib "$lib")" "$base"
+	done < <(readelf -dW "$src/busybox" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
+	pack "$root" "$1/ash.tar"
+	rm -rf "$root" "$src"
 }
 
 dockerfile() { # kind
@@ -428,7 +461,7 @@ dockerfile() { # kind
 	hostnet-nginx) printf 'FROM dcri-critest/nginx:build\nCOPY hostnet-nginx.conf /etc/nginx/conf.d/default.conf\nEXPOSE 12003\n' ;;
 	httpd) printf 'FROM dcri-critest/base:build\nADD httpd.tar /\nEXPOSE 80\nCMD ["httpd-foreground"]\n' ;;
 	nonewprivs) printf 'FROM dcri-critest/base:build\nADD nnp.tar /\nENTRYPOINT ["/usr/local/bin/nnp"]\n' ;;
-	busybox-sh) printf 'FROM dcri-critest/base:build\nADD sh.tar /\n' ;;
+	busybox-ash) printf 'FROM dcri-critest/base:build\nADD ash.tar /\n' ;;
 	agnhost) printf 'FROM dcri-critest/base:build\nADD agnhost.tar /\nEXPOSE 80 8080 8081 9376 5000\nENTRYPOINT ["/agnhost"]\nCMD ["pause"]\n' ;;
 	user=*) printf 'FROM dcri-critest/base:build\nUSER %s\n' "${kind#user=}" ;;
 	predefined-group) printf 'FROM dcri-critest/base:build\nCOPY predefined-passwd /etc/passwd\nCOPY predefined-group /etc/group\nUSER 1000\n' ;;
@@ -487,8 +520,8 @@ build_images() {
 	hash=$({
 		for p in "${CRITEST_DEBS[@]}"; do sha256sum "$(cached_deb "$p")" | cut -d' ' -f1; done
 		go version
-		sha256sum "$AGNHOST_BIN" "$AGNHOST_FILES"/*
-		declare -f make_base_rootfs make_nginx_rootfs make_httpd_rootfs make_nnp_rootfs make_agnhost_rootfs make_sh_rootfs go_program \
+		sha256sum "$AGNHOST_BIN" "$AGNHOST_FILES"/* "$BUSYBOX_SRC"/busybox_*.dsc
+		declare -f make_base_rootfs make_nginx_rootfs make_httpd_rootfs make_nnp_rootfs make_agnhost_rootfs make_ash_rootfs go_program \
 			install_binary install_path find_lib pack dockerfile
 		printf '%s' "$PASSWD$GROUP$PREDEFINED_PASSWD$PREDEFINED_GROUP$NGINX_CONF$HOSTNET_NGINX_CONF$HTTPD_FOREGROUND$NNP_MAIN"
 		printf '%s' "$AGNHOST_PASSWD$AGNHOST_GROUP$NMETER_MAIN"
@@ -511,7 +544,7 @@ build_images() {
 	mkdir -p "$ctx/base-root" && tar -C "$ctx/base-root" -xf "$ctx/base.tar"
 	make_nginx_rootfs "$ctx" "$ctx/base-root"
 	make_agnhost_rootfs "$ctx" "$ctx/base-root"
-	make_sh_rootfs "$ctx" "$ctx/base-root"
+	make_ash_rootfs "$ctx" "$ctx/base-root"
 	rm -rf "$ctx/base-root"
 	make_httpd_rootfs "$ctx"
 	make_nnp_rootfs "$ctx"
@@ -554,6 +587,7 @@ main() {
 	curl -sf --max-time 2 -o /dev/null "http://$REGISTRY/v2/" || die "no registry on $REGISTRY: run e2e/env/up.sh first"
 	ensure_host_tools
 	fetch_debs
+	fetch_busybox_source
 	build_images
 	# The pause image, for a dockercri left with its default
 	# --pod-infra-container-image registry.k8s.io/pause:3.10.
