@@ -25,17 +25,34 @@ import (
 const kubeletNamespace = "e2e-kubelet"
 
 type kubelet struct {
-	t        *testing.T
-	bin      string
-	dir      string
-	config   string
-	manifest string // the static pod directory
-	podLogs  string
-	roPort   int
-	node     string
-	logPath  string
-	cmd      *exec.Cmd
-	done     chan struct{}
+	t          *testing.T
+	bin        string
+	dir        string
+	config     string
+	manifest   string // the static pod directory
+	podLogs    string
+	port       int // the kubelet's HTTPS port (the API server's way in)
+	roPort     int
+	node       string
+	kubeconfig string // the API server's, or empty: standalone
+	logPath    string
+	cmd        *exec.Cmd
+	done       chan struct{}
+}
+
+// kubeletOptions are what a test changes of newKubelet's defaults.
+type kubeletOptions struct {
+	// kubeconfig points the kubelet at an API server (standalone without).
+	kubeconfig string
+	// node is the node name (--hostname-override); dcri-e2e-node by default.
+	// An IP address becomes the node's InternalIP, where the API server
+	// reaches the kubelet (a loopback address is only accepted this way).
+	node string
+	// namespaces whose containers the cleanup removes from Docker, besides
+	// the static pods' kubeletNamespace.
+	namespaces []string
+	// logMaxSize is containerLogMaxSize (16Ki by default).
+	logMaxSize string
 }
 
 func freePort(t *testing.T) int {
@@ -60,11 +77,21 @@ func kubeletBinary(t *testing.T) string {
 }
 
 func newKubelet(t *testing.T, d *framework.Daemon) *kubelet {
+	return newKubeletWith(t, d, kubeletOptions{})
+}
+
+func newKubeletWith(t *testing.T, d *framework.Daemon, o kubeletOptions) *kubelet {
 	dir := t.TempDir()
+	if o.node == "" {
+		o.node = "dcri-e2e-node"
+	}
+	if o.logMaxSize == "" {
+		o.logMaxSize = "16Ki"
+	}
 	k := &kubelet{
 		t: t, bin: kubeletBinary(t), dir: dir,
 		config: filepath.Join(dir, "config.yaml"), manifest: filepath.Join(dir, "manifests"),
-		podLogs: filepath.Join(dir, "pods"), roPort: freePort(t), node: "dcri-e2e-node",
+		podLogs: filepath.Join(dir, "pods"), port: freePort(t), roPort: freePort(t), node: o.node, kubeconfig: o.kubeconfig,
 		logPath: filepath.Join(dir, "kubelet.log"),
 	}
 	for _, p := range []string{k.manifest, k.podLogs} {
@@ -93,23 +120,25 @@ cgroupDriver: cgroupfs
 cgroupsPerQOS: false
 enforceNodeAllocatable: []
 failSwapOn: false
-containerLogMaxSize: 16Ki
+containerLogMaxSize: %[6]s
 containerLogMaxFiles: 3
 containerLogMonitorInterval: 3s
 imageGCHighThresholdPercent: 100
 imageGCLowThresholdPercent: 99
 evictionHard: {memory.available: "1Mi", nodefs.available: "1%%", imagefs.available: "1%%"}
 featureGates: {PodAndContainerStatsFromCRI: true}
-`, d.Endpoint, k.manifest, k.podLogs, freePort(t), k.roPort)
+`, d.Endpoint, k.manifest, k.podLogs, k.port, k.roPort, o.logMaxSize)
 	if err := os.WriteFile(k.config, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
 		k.stop()
 		unmountUnder(t, dir)
-		out := framework.Docker(t, "ps", "-aq", "--filter", "label=io.kubernetes.pod.namespace="+kubeletNamespace)
-		if ids := strings.Fields(out); len(ids) > 0 {
-			framework.Docker(t, append([]string{"rm", "-f", "-v"}, ids...)...)
+		for _, ns := range append([]string{kubeletNamespace}, o.namespaces...) {
+			out := framework.Docker(t, "ps", "-aq", "--filter", "label=io.kubernetes.pod.namespace="+ns)
+			if ids := strings.Fields(out); len(ids) > 0 {
+				framework.Docker(t, append([]string{"rm", "-f", "-v"}, ids...)...)
+			}
 		}
 		if t.Failed() {
 			b, _ := os.ReadFile(k.logPath)
@@ -148,9 +177,14 @@ func (k *kubelet) start() {
 	if err != nil {
 		k.t.Fatal(err)
 	}
-	k.cmd = exec.Command(k.bin, "--config", k.config, "--root-dir", filepath.Join(k.dir, "root"),
-		"--hostname-override", k.node, "--v", "2")
+	args := []string{"--config", k.config, "--root-dir", filepath.Join(k.dir, "root"),
+		"--cert-dir", filepath.Join(k.dir, "pki"), "--hostname-override", k.node, "--v", "2"}
+	if k.kubeconfig != "" {
+		args = append(args, "--kubeconfig", k.kubeconfig)
+	}
+	k.cmd = exec.Command(k.bin, args...)
 	k.cmd.Stdout, k.cmd.Stderr = logf, logf
+	k.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // never outlives the test
 	if err := k.cmd.Start(); err != nil {
 		k.t.Fatal(err)
 	}
