@@ -12,8 +12,9 @@
 # (e2e/bin/kubelet) pointed at the runtime; the kubelet takes the specs' pods
 # from that API server. Specs run in NODE_PROCS ginkgo processes.
 #
-# Which specs: NODE_FOCUS (default: every [NodeConformance] spec), minus the
-# suite's usual skips (Flaky, Slow, Serial), minus each entry of
+# Which specs: every [NodeConformance] spec, or with NODE_SUBSET=1 those of
+# e2e/node-conformance-subset.txt (the fixed subset `make test` runs), minus
+# the suite's usual skips (Flaky, Slow, Serial), minus each entry of
 # e2e/node-conformance-skip.txt (one reason an entry, as e2e/critest-skip.txt).
 # NODE_REPORT names the report directory under e2e/reports/node-conformance/
 # (default: the runtime, and the instance for dockercri); it gets ginkgo's
@@ -30,15 +31,16 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 RUNTIME=${1:-dockercri}
 BIN=$E2E_REPO/e2e/bin
 NODE_PROCS=${NODE_PROCS:-4}
-NODE_FOCUS=${NODE_FOCUS:-'\[NodeConformance\]'}
+NODE_SUBSET=${NODE_SUBSET:-}
+SUBSET_FILE=$E2E_REPO/e2e/node-conformance-subset.txt
 NODE_TIMEOUT=${NODE_TIMEOUT:-3h}
 SKIP_FILE=$E2E_REPO/e2e/node-conformance-skip.txt
 NODE_NAME=dcri-node
 PAUSE=registry.k8s.io/pause:3.10.2 # the kubelet 1.36's and the suite's
 
 case $RUNTIME in
-dockercri) REPORT=$E2E_REPO/e2e/reports/node-conformance/${NODE_REPORT:-dockercri-$INSTANCE} ;;
-containerd) REPORT=$E2E_REPO/e2e/reports/node-conformance/${NODE_REPORT:-containerd-${CC_ENGINE:-debian}} ;;
+dockercri) REPORT=$E2E_REPO/e2e/reports/node-conformance/${NODE_REPORT:-dockercri-$INSTANCE${NODE_SUBSET:+-subset}} ;;
+containerd) REPORT=$E2E_REPO/e2e/reports/node-conformance/${NODE_REPORT:-containerd-${CC_ENGINE:-debian}${NODE_SUBSET:+-subset}} ;;
 *) die "usage: $0 dockercri|containerd" ;;
 esac
 NC_DATA=$E2E_DATA/node-conformance/$RUNTIME
@@ -70,6 +72,7 @@ start_dockercri() {
 	wait_for 30 dockercri dcri_answers || { tail -n 30 "$REPORT/dockercri.log" >&2; die "dockercri did not answer on $DCRI_SOCK"; }
 	ENDPOINT=unix://$DCRI_SOCK
 	PROCESS_NAME=dockercri
+	KUBELET_FLAGS=
 }
 
 # forget_suite_images: the suite pulls only what is missing, so the images an
@@ -92,6 +95,10 @@ start_containerd() {
 	bash "$E2E_REPO/e2e/env/critest-containerd.sh" start
 	ENDPOINT=unix://$E2E_RUN/containerd-cri$([[ ${CC_ENGINE:-debian} == current ]] && echo -current)/containerd.sock
 	PROCESS_NAME=containerd
+	# The kubelet's cAdvisor finds containerd's containers (and their pods,
+	# for /metrics/cadvisor) through containerd's socket, /run/containerd's
+	# unless told: this one's is elsewhere.
+	KUBELET_FLAGS=--containerd=${ENDPOINT#unix://}
 }
 
 stop_containerd() { bash "$E2E_REPO/e2e/env/critest-containerd.sh" stop; }
@@ -144,15 +151,29 @@ path_without_systemd_run() {
 	echo "$farm:/usr/local/go/bin"
 }
 
-skip_args() { # --skip for the suite's usual skips and each entry of the skip file
+# patterns FILE: the regular expression of each entry (before " || ").
+patterns() {
 	local line pattern
-	printf '%s\0' '--skip=\[Flaky\]|\[Slow\]|\[Serial\]'
 	while IFS= read -r line; do
 		[[ $line =~ ^[[:space:]]*(#|$) ]] && continue
 		pattern=${line%%||*}
 		pattern=${pattern%"${pattern##*[![:space:]]}"}
-		printf '%s\0' "--skip=$pattern"
-	done <"$SKIP_FILE"
+		printf '%s\n' "$pattern"
+	done <"$1"
+}
+
+# spec_args: the focus (every NodeConformance spec, or the subset's, which
+# ginkgo ORs, within that label) and the skips.
+spec_args() {
+	local p
+	if [[ -n $NODE_SUBSET ]]; then
+		printf '%s\0' --label-filter=NodeConformance
+		while IFS= read -r p; do printf '%s\0' "--focus=$p"; done < <(patterns "$SUBSET_FILE")
+	else
+		printf '%s\0' '--focus=\[NodeConformance\]'
+	fi
+	printf '%s\0' '--skip=\[Flaky\]|\[Slow\]|\[Serial\]'
+	while IFS= read -r p; do printf '%s\0' "--skip=$p"; done < <(patterns "$SKIP_FILE")
 }
 
 # summarize: summary.md from ginkgo's JSON report (states and durations).
@@ -176,8 +197,8 @@ summarize() {
 # the focus runs (cadvisor, etcd, perl, the node-perf workloads) and that are
 # not built here; each spec pulls what it uses through the mirror.
 run_suite() {
-	local skips rc=0 path
-	mapfile -d '' -t skips < <(skip_args)
+	local specs rc=0 path
+	mapfile -d '' -t specs < <(spec_args)
 	write_kubelet_config
 	path=$(path_without_systemd_run)
 	# The suite writes the kubelet's config beside the kubelet binary: a
@@ -185,14 +206,14 @@ run_suite() {
 	mkdir -p "$NC_DATA/bin" && ln -sf "$BIN/kubelet" "$NC_DATA/bin/kubelet"
 	log "node conformance against $RUNTIME ($NODE_PROCS processes; output: $REPORT/suite.log)"
 	(cd "$REPORT" && PATH=$path "$BIN/ginkgo" --procs="$NODE_PROCS" --no-color --timeout="$NODE_TIMEOUT" \
-		--focus="$NODE_FOCUS" "${skips[@]}" --output-dir="$REPORT" \
+		"${specs[@]}" --output-dir="$REPORT" \
 		--json-report=report.json --junit-report=junit.xml \
 		"$BIN/e2e_node.test" -- \
 		--k8s-bin-dir="$NC_DATA/bin" --report-dir="$REPORT" \
 		--container-runtime-endpoint="$ENDPOINT" --image-service-endpoint="$ENDPOINT" \
 		--container-runtime-process-name="$PROCESS_NAME" --container-runtime-pid-file= \
 		--kubelet-config-file="$NC_DATA/kubelet.yaml" --node-name="$NODE_NAME" \
-		--prepull-images=false) >"$REPORT/suite.log" 2>&1 || rc=$?
+		--prepull-images=false ${KUBELET_FLAGS:+"--kubelet-flags=$KUBELET_FLAGS"}) >"$REPORT/suite.log" 2>&1 || rc=$?
 	grep -E '^(Ran |SUCCESS|FAIL|Test Suite)' "$REPORT/suite.log" >&2 || true
 	summarize
 	return "$rc"
@@ -200,6 +221,10 @@ run_suite() {
 
 main() {
 	local rc=0
+	# The suite's API server listens on 127.0.0.1:6443, whoever else does.
+	if ss -Hltn 'sport = :6443' | grep -q .; then
+		die "127.0.0.1:6443 is taken (the suite's API server needs it): $(ss -Hltnp 'sport = :6443')"
+	fi
 	rm -rf "$REPORT" && mkdir -p "$REPORT" "$NC_DATA"
 	"start_$RUNTIME"
 	trap 'stop_suite; stop_$RUNTIME' EXIT
