@@ -91,7 +91,10 @@ oom_score = 0
     stream_server_port = "0"
     # These machines lack CAP_SYS_RESOURCE: no oom_score_adj below our own.
     restrict_oom_score_adj = true
-    # The node conformance suite's RuntimeClass handler (runc by another name).
+    # runc, and the node conformance suite's RuntimeClass handler (runc by
+    # another name: a runtimes table must then name the default too).
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
     [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.test-handler]
       runtime_type = "io.containerd.runc.v2"
     [plugins."io.containerd.grpc.v1.cri".cni]

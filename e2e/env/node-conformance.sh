@@ -93,7 +93,9 @@ stop_dockercri() {
 
 start_containerd() {
 	bash "$E2E_REPO/e2e/env/critest-containerd.sh" start
-	ENDPOINT=unix://$E2E_RUN/containerd-cri$([[ ${CC_ENGINE:-debian} == current ]] && echo -current)/containerd.sock
+	local suffix=
+	[[ ${CC_ENGINE:-debian} == current ]] && suffix=-current
+	ENDPOINT=unix://$E2E_RUN/containerd-cri$suffix/containerd.sock
 	PROCESS_NAME=containerd
 	# The kubelet's cAdvisor finds containerd's containers (and their pods,
 	# for /metrics/cadvisor) through containerd's socket, /run/containerd's
