@@ -92,6 +92,7 @@ E2E_RUN_current-overlay2 ?=
 # (e2e/node-conformance-subset.txt) after the e2e suite; `make
 # node-conformance` runs the whole suite.
 NODE_SUBSET_INSTANCES ?= debian
+NODE_SUBSET_PROCS ?= 4
 instance_env = DOCKER_ENGINE=$(firstword $(subst -, ,$(1))) DOCKER_STORE=$(or $(word 2,$(subst -, ,$(1))),overlay2)
 
 e2e: build build-race e2e-tools
@@ -111,7 +112,7 @@ e2e-instance:
 	$(call instance_env,$(INSTANCE)) bash e2e/env/critest-images.sh
 	cd e2e && DOCKERCRI_BIN=$(CURDIR)/bin/dockercri DOCKERCRI_RACE_BIN=$(CURDIR)/$(RACE_BIN) DOCKERCRI_CRITEST=1 \
 		$(GO) test -count=1 -timeout 45m $(if $(E2E_RUN_$(INSTANCE)),-run '$(E2E_RUN_$(INSTANCE))') ./...
-	$(if $(filter $(INSTANCE),$(NODE_SUBSET_INSTANCES)),$(call instance_env,$(INSTANCE)) NODE_SUBSET=1 NODE_PROCS=$(NODE_PROCS) bash e2e/env/node-conformance.sh dockercri)
+	$(if $(filter $(INSTANCE),$(NODE_SUBSET_INSTANCES)),$(call instance_env,$(INSTANCE)) NODE_SUBSET=1 NODE_PROCS=$(NODE_SUBSET_PROCS) bash e2e/env/node-conformance.sh dockercri)
 
 engine: ## build Docker 29 (dockerd, containerd, runc) from Go modules for the e2e (cached by version)
 	bash e2e/env/engine.sh
