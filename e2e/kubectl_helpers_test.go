@@ -22,7 +22,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
-	"unsafe"
+
+	creackpty "github.com/creack/pty"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
@@ -413,35 +414,15 @@ type pty struct {
 	closed        chan struct{} // the master's reader is done
 }
 
-func ioctl(fd, req uintptr, arg unsafe.Pointer) error {
-	if _, _, errno := syscall.Syscall(syscall.SYS_IOCTL, fd, req, uintptr(arg)); errno != 0 {
-		return errno
-	}
-	return nil
-}
-
 // openPTY opens a pseudo-terminal of rows×cols and starts copying what is
 // written to it into out.
 func openPTY(t *testing.T, rows, cols uint16) *pty {
 	t.Helper()
-	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY, 0)
+	m, s, err := creackpty.Open()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var unlock int32
-	var n uint32
-	if err := ioctl(m.Fd(), syscall.TIOCSPTLCK, unsafe.Pointer(&unlock)); err != nil {
-		t.Fatalf("unlock pty: %v", err)
-	}
-	if err := ioctl(m.Fd(), syscall.TIOCGPTN, unsafe.Pointer(&n)); err != nil {
-		t.Fatalf("pty number: %v", err)
-	}
-	s, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|syscall.O_NOCTTY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ws := struct{ row, col, x, y uint16 }{rows, cols, 0, 0}
-	if err := ioctl(s.Fd(), syscall.TIOCSWINSZ, unsafe.Pointer(&ws)); err != nil {
+	if err := creackpty.Setsize(s, &creackpty.Winsize{Rows: rows, Cols: cols}); err != nil {
 		t.Fatalf("pty size: %v", err)
 	}
 	p := &pty{master: m, slave: s, closed: make(chan struct{})}
