@@ -2,6 +2,7 @@ package shim
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -80,8 +81,9 @@ func (s *Service) ListPodSandboxStats(ctx context.Context, req *runtimeapi.ListP
 	return resp, nil
 }
 
-// podStats sums the pod's containers and reads its network; members are its
-// running app containers.
+// podStats reports the pod's containers, its own cgroup where it has one
+// (else the containers' sums) and its network; members are its running app
+// containers.
 func (s *Service) podStats(ctx context.Context, attrs *runtimeapi.PodSandboxAttributes, running bool, members []container.Summary, now time.Time) *runtimeapi.PodSandboxStats {
 	ts := now.UnixNano()
 	var cpu, nano, ws, usage, rss, faults, major, pids uint64
@@ -114,9 +116,28 @@ func (s *Service) podStats(ctx context.Context, attrs *runtimeapi.PodSandboxAttr
 	}
 	linux.Process = &runtimeapi.ProcessUsage{Timestamp: ts, ProcessCount: &runtimeapi.UInt64Value{Value: pids}}
 	if running {
+		s.podCgroupUsage(ctx, attrs.GetId(), linux, now)
+	}
+	if running {
 		linux.Network = s.podNetwork(ctx, attrs.GetId(), ts)
 	}
 	return &runtimeapi.PodSandboxStats{Attributes: attrs, Linux: linux}
+}
+
+// podCgroupUsage replaces the containers' sums with the pod cgroup's own
+// figures where the pod has one: the pause process counted too, the pod's
+// memory limit (its available bytes), and its pressure, which no sum of
+// containers gives.
+func (s *Service) podCgroupUsage(ctx context.Context, sandboxID string, linux *runtimeapi.LinuxPodSandboxStats, now time.Time) {
+	cur, prev, err := s.stats.podSample(ctx, sandboxID, now)
+	if err != nil {
+		if !errors.Is(err, errNoPodCgroup) {
+			klog.V(5).InfoS("No pod cgroup stats", "podSandboxID", sandboxID, "err", err)
+		}
+		return
+	}
+	linux.Cpu, linux.Memory, linux.Io = translate.Usage(statsSample(prev, cur, now))
+	linux.Process = &runtimeapi.ProcessUsage{Timestamp: now.UnixNano(), ProcessCount: &runtimeapi.UInt64Value{Value: cur.Pids}}
 }
 
 // podNetwork reads the pod's interfaces from its pause process; eth0 is the

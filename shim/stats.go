@@ -1,7 +1,10 @@
 package shim
 
 import (
+	"cmp"
 	"context"
+	"errors"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -48,7 +51,15 @@ type statsEntry struct {
 	paths    cgroups.Paths
 	upperDir string
 	cpu      cpuHistory // recent samples, for usage_nano_cores
+	// pod is a pause container's pod cgroup, the kubelet's cgroup parent
+	// of the whole pod (zero without one), and podCPU its samples.
+	pod    cgroups.Paths
+	podCPU cpuHistory
 }
+
+// errNoPodCgroup: the pod runs without a cgroup parent of its own (critest,
+// a bare CRI client), so its stats are its containers' sums.
+var errNoPodCgroup = errors.New("pod has no cgroup of its own")
 
 // rateWindow is the shortest span a CPU rate is measured over. The kubelet
 // reads a pod's stats and its containers' in the same instant
@@ -120,6 +131,9 @@ func (m *statsManager) entry(ctx context.Context, id string, sandbox bool) (*sta
 		return nil, err
 	}
 	e = &statsEntry{sandbox: sandbox, pid: in.State.Pid, paths: paths}
+	if sandbox && in.HostConfig != nil {
+		e.pod = podCgroup(paths, in.HostConfig.CgroupParent)
+	}
 	if in.GraphDriver != nil {
 		e.upperDir = in.GraphDriver.Data["UpperDir"]
 	}
@@ -141,16 +155,49 @@ func (m *statsManager) sample(ctx context.Context, id string, now time.Time) (cu
 	if err != nil {
 		return cur, prev, nil, err
 	}
-	cur, err = cgroups.Read(e.paths, now)
+	cur, prev, err = m.read(id, e.paths, &e.cpu, now)
+	return cur, prev, e, err
+}
+
+// podSample reads a running pod's own cgroup, as sample does a container's.
+func (m *statsManager) podSample(ctx context.Context, sandboxID string, now time.Time) (cur, prev cgroups.Stats, err error) {
+	e, err := m.entry(ctx, sandboxID, true)
+	if err != nil {
+		return cur, prev, err
+	}
+	if e.pod == (cgroups.Paths{}) {
+		return cur, prev, errNoPodCgroup
+	}
+	return m.read(sandboxID, e.pod, &e.podCPU, now)
+}
+
+func (m *statsManager) read(id string, paths cgroups.Paths, h *cpuHistory, now time.Time) (cur, prev cgroups.Stats, err error) {
+	cur, err = cgroups.Read(paths, now)
 	if err != nil {
 		m.forget(id) // gone or restarted: learn it again next time
-		return cur, prev, nil, err
+		return cur, prev, err
 	}
 	m.mu.Lock()
-	prev = e.cpu.base(cur.Time)
-	e.cpu = e.cpu.add(cur)
+	prev = h.base(cur.Time)
+	*h = h.add(cur)
 	m.mu.Unlock()
-	return cur, prev, e, nil
+	return cur, prev, nil
+}
+
+// podCgroup is the pod's cgroup: the parent of its pause container's, when
+// that is the cgroup parent the kubelet asked for ("/kubepods/burstable/
+// pod<uid>" with cgroupfs, "kubepods-burstable-pod<uid>.slice" with
+// systemd, under which Docker makes "docker-<id>.scope").
+func podCgroup(pause cgroups.Paths, cgroupParent string) cgroups.Paths {
+	if cgroupParent == "" {
+		return cgroups.Paths{}
+	}
+	up := pause.Parent()
+	dir := cmp.Or(up.V2, up.CPU, up.Memory)
+	if filepath.Base(dir) != filepath.Base(cgroupParent) {
+		return cgroups.Paths{}
+	}
+	return up
 }
 
 func (m *statsManager) forget(id string) {
@@ -187,11 +234,7 @@ func (m *statsManager) containerStats(ctx context.Context, attrs *runtimeapi.Con
 	if err != nil {
 		return nil, cur, err
 	}
-	sample := translate.StatsSample{
-		Time: now, CPUUsageNanos: cur.CPUUsageNanos, NanoCores: nanoCores(prev, cur),
-		MemoryUsage: cur.MemoryUsage, WorkingSet: cur.WorkingSet, MemoryLimit: cur.MemoryLimit,
-		RSS: cur.RSS, PageFaults: cur.PageFaults, MajorPageFaults: cur.MajorPageFaults,
-	}
+	sample := statsSample(prev, cur, now)
 	var layer *translate.LayerUsage
 	if e.upperDir != "" {
 		size := m.layers.get(attrs.GetId(), e.upperDir, now)
@@ -199,6 +242,23 @@ func (m *statsManager) containerStats(ctx context.Context, attrs *runtimeapi.Con
 	}
 	st := translate.ContainerStats(attrs, sample, layer)
 	return st, cur, nil
+}
+
+// statsSample is what the CRI reports of a cgroup sample taken at now.
+func statsSample(prev, cur cgroups.Stats, now time.Time) translate.StatsSample {
+	return translate.StatsSample{
+		Time: now, CPUUsageNanos: cur.CPUUsageNanos, NanoCores: nanoCores(prev, cur),
+		MemoryUsage: cur.MemoryUsage, WorkingSet: cur.WorkingSet, MemoryLimit: cur.MemoryLimit,
+		RSS: cur.RSS, PageFaults: cur.PageFaults, MajorPageFaults: cur.MajorPageFaults,
+		CPUPressure: pressure(cur.CPUPressure), MemoryPressure: pressure(cur.MemoryPressure), IOPressure: pressure(cur.IOPressure),
+	}
+}
+
+func pressure(p *cgroups.Pressure) *translate.Pressure {
+	if p == nil {
+		return nil
+	}
+	return &translate.Pressure{Some: translate.PressureLine(p.Some), Full: translate.PressureLine(p.Full)}
 }
 
 // nanoCores is the CPU rate between two samples of the same cgroup.

@@ -113,22 +113,27 @@ func TestNanoCores(t *testing.T) {
 	}
 }
 
+// podOfTwo runs a pod with two started containers, a and b, and returns
+// its PodSandboxStats.
+func podOfTwo(t *testing.T, c *testClients, sb *runtimeapi.PodSandboxConfig) *runtimeapi.LinuxPodSandboxStats {
+	t.Helper()
+	sbID := runSandbox(t, c, sb)
+	startedContainer(t, c, sbID, sb, "a")
+	startedContainer(t, c, sbID, sb, "b")
+	resp, err := c.runtime.PodSandboxStats(testContext(t), &runtimeapi.PodSandboxStatsRequest{PodSandboxId: sbID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.GetStats().GetLinux()
+}
+
 func TestPodSandboxStats(t *testing.T) {
 	f := fakeWithImages()
 	c := newTestClients(t, f)
 	roots, _ := fakeCgroups(t)
 	c.svc.stats.roots = roots
 	ctx := testContext(t)
-	sb := sandboxConfig("web")
-	sbID := runSandbox(t, c, sb)
-	startedContainer(t, c, sbID, sb, "a")
-	startedContainer(t, c, sbID, sb, "b")
-
-	resp, err := c.runtime.PodSandboxStats(ctx, &runtimeapi.PodSandboxStatsRequest{PodSandboxId: sbID})
-	if err != nil {
-		t.Fatal(err)
-	}
-	lx := resp.GetStats().GetLinux()
+	lx := podOfTwo(t, c, sandboxConfig("web"))
 	if len(lx.GetContainers()) != 2 || lx.GetCpu().GetUsageCoreNanoSeconds().GetValue() != 2_000_000 ||
 		lx.GetMemory().GetWorkingSetBytes().GetValue() != 4000 || lx.GetProcess().GetProcessCount().GetValue() != 6 {
 		t.Fatalf("pod stats = %v", lx)
@@ -264,5 +269,79 @@ func TestCPUHistoryStaysSmall(t *testing.T) {
 	next := t0.Add(1000 * 10 * time.Millisecond)
 	if age := next.Sub(h.base(next).Time); age < rateWindow || age > 2*rateWindow {
 		t.Fatalf("base is %v old, want between %v and %v", age, rateWindow, 2*rateWindow)
+	}
+}
+
+// A pod the kubelet gave a cgroup parent reports that cgroup's own figures
+// (pause counted, the pod's limit, its pressure), not its containers' sums;
+// its containers report their own pressure.
+func TestPodSandboxStatsFromPodCgroup(t *testing.T) {
+	f := fakeWithImages()
+	c := newTestClients(t, f)
+	roots, _ := fakeCgroups(t)
+	put := func(rel, content string) {
+		path := filepath.Join(roots.Cgroup, rel)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Every container of the fake is pid 4242: here, in the pod's cgroup.
+	if err := os.WriteFile(filepath.Join(roots.Proc, "4242/cgroup"), []byte("8:pids:/kubepods/podu1/c\n4:memory:/kubepods/podu1/c\n2:cpuacct:/kubepods/podu1/c\n0::/kubepods/podu1/c\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	psi := "some avg10=4.00 avg60=2.00 avg300=1.00 total=2000\nfull avg10=1.00 avg60=0.50 avg300=0.25 total=1000\n"
+	for _, dir := range []string{"kubepods/podu1", "kubepods/podu1/c"} {
+		put("cpuacct/"+dir+"/cpuacct.usage", "5000000\n")
+		put("memory/"+dir+"/memory.usage_in_bytes", "8000\n")
+		put("memory/"+dir+"/memory.stat", "total_inactive_file 2000\ntotal_rss 5000\ntotal_pgfault 20\ntotal_pgmajfault 2\n")
+		put("memory/"+dir+"/memory.limit_in_bytes", "80000\n")
+		put("pids/"+dir+"/pids.current", "4\n")
+		for _, r := range []string{"cpu", "memory", "io"} {
+			put("unified/"+dir+"/"+r+".pressure", psi)
+		}
+	}
+	c.svc.stats.roots = roots
+	sb := sandboxConfig("web")
+	sb.Linux = &runtimeapi.LinuxPodSandboxConfig{CgroupParent: "/kubepods/podu1"}
+	lx := podOfTwo(t, c, sb)
+	if lx.GetCpu().GetUsageCoreNanoSeconds().GetValue() != 5_000_000 || lx.GetMemory().GetWorkingSetBytes().GetValue() != 6000 ||
+		lx.GetMemory().GetAvailableBytes().GetValue() != 74000 || lx.GetProcess().GetProcessCount().GetValue() != 4 {
+		t.Fatalf("pod stats = %v, want the pod cgroup's", lx)
+	}
+	for name, p := range map[string]*runtimeapi.PsiStats{"cpu": lx.GetCpu().GetPsi(), "memory": lx.GetMemory().GetPsi(), "io": lx.GetIo().GetPsi()} {
+		if p.GetSome().GetAvg10() != 4 || p.GetFull().GetTotal() != 1_000_000 {
+			t.Errorf("pod %s psi = %v", name, p)
+		}
+	}
+	for _, cs := range lx.GetContainers() {
+		if cs.GetCpu().GetPsi().GetSome().GetTotal() != 2_000_000 || cs.GetIo().GetPsi() == nil {
+			t.Errorf("container %s: cpu %v, io %v", cs.GetAttributes().GetId(), cs.GetCpu(), cs.GetIo())
+		}
+	}
+}
+
+func TestPodCgroup(t *testing.T) {
+	pause := cgroups.Paths{CPU: "/sys/fs/cgroup/cpuacct/kubepods/burstable/podu1/abc", Pressure: "/sys/fs/cgroup/unified/kubepods/burstable/podu1/abc"}
+	slice := cgroups.Paths{V2: "/sys/fs/cgroup/kubepods.slice/kubepods-pod1.slice/docker-abc.scope"}
+	tests := []struct {
+		name   string
+		pause  cgroups.Paths
+		parent string
+		want   cgroups.Paths
+	}{
+		{name: "no cgroup parent", pause: pause},
+		{name: "cgroupfs", pause: pause, parent: "/kubepods/burstable/podu1", want: pause.Parent()},
+		{name: "systemd", pause: slice, parent: "kubepods-pod1.slice", want: slice.Parent()},
+		{name: "not the parent's cgroup", pause: pause, parent: "/kubepods/burstable/podu2"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := podCgroup(tt.pause, tt.parent); got != tt.want {
+				t.Fatalf("podCgroup = %+v, want %+v", got, tt.want)
+			}
+		})
 	}
 }

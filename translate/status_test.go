@@ -195,3 +195,39 @@ func TestContainerStats(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+func TestUsagePressure(t *testing.T) {
+	now := time.Unix(1000, 0)
+	p := &Pressure{
+		Some: PressureLine{Avg10: 1.5, Avg60: 1, Avg300: 0.5, Total: 3 * time.Microsecond},
+		Full: PressureLine{Avg10: 0.5, Total: time.Microsecond},
+	}
+	tests := []struct {
+		name string
+		give StatsSample
+		want *runtimeapi.PsiStats // of each resource; nil: none, and no I/O usage
+	}{
+		{name: "no pressure", give: StatsSample{Time: now}},
+		{
+			name: "pressure, totals in nanoseconds",
+			give: StatsSample{Time: now, CPUPressure: p, MemoryPressure: p, IOPressure: p},
+			want: &runtimeapi.PsiStats{
+				Some: &runtimeapi.PsiData{Total: 3000, Avg10: 1.5, Avg60: 1, Avg300: 0.5},
+				Full: &runtimeapi.PsiData{Total: 1000, Avg10: 0.5},
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cpu, mem, io := Usage(tt.give)
+			for name, got := range map[string]*runtimeapi.PsiStats{"cpu": cpu.GetPsi(), "memory": mem.GetPsi(), "io": io.GetPsi()} {
+				if !proto.Equal(got, tt.want) {
+					t.Errorf("%s psi = %v, want %v", name, got, tt.want)
+				}
+			}
+			if (io == nil) != (tt.want == nil) || (io != nil && io.GetTimestamp() != now.UnixNano()) {
+				t.Errorf("io = %v", io)
+			}
+		})
+	}
+}

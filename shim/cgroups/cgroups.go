@@ -33,6 +33,21 @@ type Stats struct {
 	PageFaults      uint64
 	MajorPageFaults uint64
 	Pids            uint64
+	// Pressure stall information, nil where the kernel gives none for
+	// this cgroup (no unified hierarchy, or PSI off).
+	CPUPressure, MemoryPressure, IOPressure *Pressure
+}
+
+// Pressure is one *.pressure file: the share of time some (or all, full)
+// of the cgroup's tasks stalled on the resource.
+type Pressure struct {
+	Some, Full PressureLine
+}
+
+// PressureLine is one line of a *.pressure file; Avg10/60/300 are percents.
+type PressureLine struct {
+	Avg10, Avg60, Avg300 float64
+	Total                time.Duration
 }
 
 // Paths are the cgroup directories of one container.
@@ -41,6 +56,23 @@ type Paths struct {
 	CPU    string // v1: the directory holding cpuacct.usage
 	Memory string // v1
 	Pids   string // v1
+	// Pressure is the unified directory holding cpu/memory/io.pressure: the
+	// same as V2 on a v2 host; on a hybrid host (v1 controllers, v2 mounted
+	// at <root>/unified) the process's unified cgroup, which the kernel
+	// keeps PSI for even with no controller enabled there.
+	Pressure string
+}
+
+// Parent is the cgroup one level up in every hierarchy: the pod's, for a
+// container the kubelet gave a pod cgroup parent.
+func (p Paths) Parent() Paths {
+	up := func(dir string) string {
+		if dir == "" {
+			return ""
+		}
+		return filepath.Dir(dir)
+	}
+	return Paths{V2: up(p.V2), CPU: up(p.CPU), Memory: up(p.Memory), Pids: up(p.Pids), Pressure: up(p.Pressure)}
 }
 
 // Roots are where the files are: "/proc" and "/sys/fs/cgroup" on a host,
@@ -91,13 +123,24 @@ func (r Roots) PathsOf(pid int) (Paths, error) {
 			}
 		}
 	}
-	if p.CPU == "" && p.Memory == "" && unified != "" {
-		p.V2 = filepath.Join(r.Cgroup, filepath.Clean("/"+unified))
+	if unified != "" {
+		rel := filepath.Clean("/" + unified)
+		if p.CPU == "" && p.Memory == "" {
+			p.V2 = filepath.Join(r.Cgroup, rel)
+			p.Pressure = p.V2
+		} else if dir := filepath.Join(r.Cgroup, "unified", rel); isDir(dir) {
+			p.Pressure = dir
+		}
 	}
-	if p == (Paths{}) {
+	if p.V2 == "" && p.CPU == "" && p.Memory == "" && p.Pids == "" {
 		return Paths{}, fmt.Errorf("pid %d: no cpu or memory cgroup: %w", pid, ErrNotFound)
 	}
 	return p, nil
+}
+
+func isDir(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.IsDir()
 }
 
 // v1Dir finds a v1 hierarchy's mount: named after all its controllers
@@ -114,10 +157,67 @@ func (r Roots) v1Dir(ctrls, ctrl, path string) string {
 
 // Read takes one sample.
 func Read(p Paths, now time.Time) (Stats, error) {
+	var s Stats
+	var err error
 	if p.V2 != "" {
-		return readV2(p.V2, now)
+		s, err = readV2(p.V2, now)
+	} else {
+		s, err = readV1(p, now)
 	}
-	return readV1(p, now)
+	if err != nil || p.Pressure == "" {
+		return s, err
+	}
+	// A kernel without PSI (or booted psi=0) has no such files: no pressure.
+	s.CPUPressure, _ = readPressure(filepath.Join(p.Pressure, "cpu.pressure"))
+	s.MemoryPressure, _ = readPressure(filepath.Join(p.Pressure, "memory.pressure"))
+	s.IOPressure, _ = readPressure(filepath.Join(p.Pressure, "io.pressure"))
+	return s, nil
+}
+
+// readPressure parses "some avg10=0.00 avg60=0.00 avg300=0.00 total=0" and
+// the "full" line (absent from cpu.pressure before Linux 5.13: zero then).
+// total is in microseconds.
+func readPressure(path string) (*Pressure, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var p Pressure
+	found := false
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 {
+			continue
+		}
+		var l *PressureLine
+		switch f[0] {
+		case "some":
+			l = &p.Some
+		case "full":
+			l = &p.Full
+		default:
+			continue
+		}
+		found = true
+		for _, kv := range f[1:] {
+			k, v, _ := strings.Cut(kv, "=")
+			switch k {
+			case "avg10":
+				l.Avg10, _ = strconv.ParseFloat(v, 64)
+			case "avg60":
+				l.Avg60, _ = strconv.ParseFloat(v, 64)
+			case "avg300":
+				l.Avg300, _ = strconv.ParseFloat(v, 64)
+			case "total":
+				us, _ := strconv.ParseUint(v, 10, 64)
+				l.Total = time.Duration(us) * time.Microsecond
+			}
+		}
+	}
+	if !found {
+		return nil, fmt.Errorf("%s: no pressure lines", path)
+	}
+	return &p, nil
 }
 
 func readV1(p Paths, now time.Time) (Stats, error) {

@@ -131,3 +131,85 @@ func TestNetDevs(t *testing.T) {
 		t.Fatalf("NetDevs = %+v", got)
 	}
 }
+
+func TestReadPressure(t *testing.T) {
+	tests := []struct {
+		name string
+		give string
+		want *Pressure
+	}{
+		{
+			name: "some and full",
+			give: "some avg10=1.50 avg60=0.86 avg300=10.23 total=5356\nfull avg10=0.00 avg60=0.25 avg300=0.00 total=7\n",
+			want: &Pressure{
+				Some: PressureLine{Avg10: 1.5, Avg60: 0.86, Avg300: 10.23, Total: 5356 * time.Microsecond},
+				Full: PressureLine{Avg60: 0.25, Total: 7 * time.Microsecond},
+			},
+		},
+		{
+			name: "cpu before Linux 5.13: no full line",
+			give: "some avg10=0.00 avg60=0.00 avg300=0.00 total=12\n",
+			want: &Pressure{Some: PressureLine{Total: 12 * time.Microsecond}},
+		},
+		{name: "not a pressure file", give: "garbage\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "cpu.pressure")
+			write(t, path, tt.give)
+			got, err := readPressure(path)
+			if tt.want == nil {
+				if err == nil {
+					t.Fatalf("readPressure = %+v, want an error", got)
+				}
+				return
+			}
+			if err != nil || *got != *tt.want {
+				t.Fatalf("readPressure = %+v, %v; want %+v", got, err, tt.want)
+			}
+		})
+	}
+}
+
+// A hybrid host (v1 controllers, v2 at <root>/unified) keeps PSI in the
+// unified hierarchy; the pod's cgroup is the container's parent.
+func TestPressureOnHybridHost(t *testing.T) {
+	r, pid := fakeV1(t, "cpuacct")
+	psi := "some avg10=2.00 avg60=1.00 avg300=0.50 total=1000\nfull avg10=1.00 avg60=0.50 avg300=0.25 total=500\n"
+	for _, f := range []string{"cpu.pressure", "memory.pressure", "io.pressure"} {
+		write(t, filepath.Join(r.Cgroup, "unified/docker/abc", f), psi)
+	}
+	p, err := r.PathsOf(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := filepath.Join(r.Cgroup, "unified/docker/abc"); p.Pressure != want || p.V2 != "" {
+		t.Fatalf("Paths = %+v, want Pressure %s and no V2", p, want)
+	}
+	s, err := Read(p, time.Unix(100, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, got := range map[string]*Pressure{"cpu": s.CPUPressure, "memory": s.MemoryPressure, "io": s.IOPressure} {
+		if got == nil || got.Some.Avg10 != 2 || got.Full.Total != 500*time.Microsecond {
+			t.Errorf("%s pressure = %+v", name, got)
+		}
+	}
+	up := p.Parent()
+	if up.CPU != filepath.Join(r.Cgroup, "cpuacct/docker") || up.Pressure != filepath.Join(r.Cgroup, "unified/docker") || up.V2 != "" {
+		t.Fatalf("Parent = %+v", up)
+	}
+}
+
+// Without a unified mount there is no pressure, and no error.
+func TestNoPressureWithoutUnified(t *testing.T) {
+	r, pid := fakeV1(t, "cpuacct")
+	p, err := r.PathsOf(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Read(p, time.Unix(100, 0))
+	if err != nil || p.Pressure != "" || s.CPUPressure != nil {
+		t.Fatalf("Paths %+v, Read %+v, %v", p, s, err)
+	}
+}
