@@ -11,6 +11,7 @@ import (
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
+	"dockercri/shim/cgroups"
 	"dockercri/translate"
 )
 
@@ -140,8 +141,11 @@ func (s *Service) podCgroupUsage(ctx context.Context, sandboxID string, linux *r
 	linux.Process = &runtimeapi.ProcessUsage{Timestamp: now.UnixNano(), ProcessCount: &runtimeapi.UInt64Value{Value: cur.Pids}}
 }
 
-// podNetwork reads the pod's interfaces from its pause process; eth0 is the
-// default one.
+// podNetwork reads the pod's interfaces from its pause process: all of them
+// but loopback in Interfaces, and eth0 (else the first) as the default too.
+// The CRI's comment says "excluding the default", but the kubelet copies the
+// list into the Summary API's, which has always held every interface (as
+// cAdvisor gives it), and so does containerd 2.x.
 func (s *Service) podNetwork(ctx context.Context, sandboxID string, ts int64) *runtimeapi.NetworkUsage {
 	e, err := s.stats.entry(ctx, sandboxID, true)
 	if err != nil {
@@ -152,6 +156,10 @@ func (s *Service) podNetwork(ctx context.Context, sandboxID string, ts int64) *r
 		s.stats.forget(sandboxID)
 		return nil
 	}
+	return networkUsage(devs, ts)
+}
+
+func networkUsage(devs []cgroups.NetDev, ts int64) *runtimeapi.NetworkUsage {
 	net := &runtimeapi.NetworkUsage{Timestamp: ts}
 	for _, d := range devs {
 		iface := &runtimeapi.NetworkInterfaceUsage{
@@ -161,11 +169,13 @@ func (s *Service) podNetwork(ctx context.Context, sandboxID string, ts int64) *r
 			TxBytes:  &runtimeapi.UInt64Value{Value: d.TxBytes},
 			TxErrors: &runtimeapi.UInt64Value{Value: d.TxErrors},
 		}
+		net.Interfaces = append(net.Interfaces, iface)
 		if d.Name == "eth0" {
 			net.DefaultInterface = iface
-		} else {
-			net.Interfaces = append(net.Interfaces, iface)
 		}
+	}
+	if net.DefaultInterface == nil && len(net.Interfaces) > 0 {
+		net.DefaultInterface = net.Interfaces[0]
 	}
 	return net
 }

@@ -138,7 +138,8 @@ func TestPodSandboxStats(t *testing.T) {
 		lx.GetMemory().GetWorkingSetBytes().GetValue() != 4000 || lx.GetProcess().GetProcessCount().GetValue() != 6 {
 		t.Fatalf("pod stats = %v", lx)
 	}
-	if eth := lx.GetNetwork().GetDefaultInterface(); eth.GetName() != "eth0" || eth.GetRxBytes().GetValue() != 500 || eth.GetTxBytes().GetValue() != 700 || len(lx.GetNetwork().GetInterfaces()) != 0 {
+	if eth := lx.GetNetwork().GetDefaultInterface(); eth.GetName() != "eth0" || eth.GetRxBytes().GetValue() != 500 || eth.GetTxBytes().GetValue() != 700 ||
+		len(lx.GetNetwork().GetInterfaces()) != 1 || lx.GetNetwork().GetInterfaces()[0].GetName() != "eth0" {
 		t.Fatalf("network = %v", lx.GetNetwork())
 	}
 	list, err := c.runtime.ListPodSandboxStats(ctx, &runtimeapi.ListPodSandboxStatsRequest{Filter: &runtimeapi.PodSandboxStatsFilter{LabelSelector: map[string]string{"app": "web"}}})
@@ -341,6 +342,30 @@ func TestPodCgroup(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := podCgroup(tt.pause, tt.parent); got != tt.want {
 				t.Fatalf("podCgroup = %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestNetworkUsage(t *testing.T) {
+	tests := []struct {
+		name        string
+		give        []string
+		wantDefault string
+	}{
+		{name: "eth0 among others", give: []string{"net1", "eth0"}, wantDefault: "eth0"},
+		{name: "no eth0: the first", give: []string{"net1", "net2"}, wantDefault: "net1"},
+		{name: "none", give: nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var devs []cgroups.NetDev
+			for _, n := range tt.give {
+				devs = append(devs, cgroups.NetDev{Name: n})
+			}
+			got := networkUsage(devs, 1)
+			if got.GetDefaultInterface().GetName() != tt.wantDefault || len(got.GetInterfaces()) != len(tt.give) {
+				t.Fatalf("networkUsage = %v, want default %q and all %d interfaces", got, tt.wantDefault, len(tt.give))
 			}
 		})
 	}
