@@ -13,9 +13,12 @@
 # from that API server. Specs run in NODE_PROCS ginkgo processes.
 #
 # Which specs: every [NodeConformance] spec, or with NODE_SUBSET=1 those of
-# e2e/node-conformance-subset.txt (the fixed subset `make test` runs), minus
+# e2e/node-conformance-subset.txt (the fixed subset `make test` runs), or
+# with NODE_FOCUS=REGEX those it matches (to reproduce one spec), minus
 # the suite's usual skips (Flaky, Slow, Serial), minus each entry of
 # e2e/node-conformance-skip.txt (one reason an entry, as e2e/critest-skip.txt).
+# NODE_FEATURE_GATES sets the suite's and its kubelet's feature gates
+# (dockercri's default: PodAndContainerStatsFromCRI=true, see start_dockercri).
 # NODE_REPORT names the report directory under e2e/reports/node-conformance/
 # (default: the runtime, and the instance for dockercri); it gets ginkgo's
 # JSON and JUnit reports, the logs, and summary.md: passed, failed, skipped and
@@ -49,6 +52,8 @@ DCRI_SOCK=$NC_RUN/dockercri.sock
 DCRI_PIDFILE=$NC_RUN/dockercri.pid
 DCRI_BRIDGE=dcrit7 # the default pod network's bridge (dockercri)
 DCRI_SUBNET=10.211.0.0/24
+KUBELET_CGROUP=/kubelet       # the suite's, where the kubelet cannot use systemd
+RUNTIME_CGROUP=/$RUNTIME-node # the "runtime" system container
 
 for b in e2e_node.test ginkgo kubelet crictl; do
 	[[ -x $BIN/$b ]] || die "$BIN/$b is missing: run e2e/env/node-e2e.sh, kubelet.sh and tools.sh"
@@ -70,9 +75,62 @@ start_dockercri() {
 		--cni-bin-dir "$CNI_BIN_DIR" --cni-conf-dir "$NC_DATA/net.d" \
 		--cni-default-network "$DCRI_SUBNET" --cni-default-bridge "$DCRI_BRIDGE" -v 2
 	wait_for 30 dockercri dcri_answers || { tail -n 30 "$REPORT/dockercri.log" >&2; die "dockercri did not answer on $DCRI_SOCK"; }
+	cgroup_enter "$RUNTIME_CGROUP" "$(cat "$DCRI_PIDFILE")"
 	ENDPOINT=unix://$DCRI_SOCK
 	PROCESS_NAME=dockercri
 	KUBELET_FLAGS=
+	# The kubelet's cAdvisor has had no Docker handler since 1.24: it sees
+	# Docker's containers as bare cgroups, without their pods. The kubelet
+	# takes pod and container stats from the CRI instead (ListPodSandboxStats,
+	# ListPodSandboxMetrics) with this gate, which the suite hands its kubelet.
+	FEATURE_GATES=${NODE_FEATURE_GATES-PodAndContainerStatsFromCRI=true}
+}
+
+# cgroup_enter CGROUP PID: moves a process into CGROUP of every hierarchy
+# (cgroup v1 controllers, and v2 or the hybrid's unified one). The suite
+# expects the kubelet and the runtime each in a cgroup of its own, the
+# "kubelet" and "runtime" system containers of the Summary API: systemd's
+# units where it runs the kubelet under systemd-run, else cgroups the kubelet
+# makes and moves itself into. It cannot move itself here: it first checks
+# it is in the host's pid namespace against /proc/1/ns/pid, which this
+# machine's init does not let root read ("failed to find pid namespace of
+# init process"). So the kubelet (through a wrapper, bin/kubelet) and the
+# runtime are put there before they start their work.
+cgroup_enter() {
+	local cg=$1 pid=$2 h
+	[[ $pid =~ ^[0-9]+$ ]] || die "cgroup_enter: no pid for $cg"
+	for h in /sys/fs/cgroup/*/; do
+		[[ -e $h/cgroup.procs ]] || continue
+		mkdir -p "$h${cg#/}"
+		if [[ -e $h${cg#/}/cpuset.cpus && ! -s $h${cg#/}/cpuset.cpus ]]; then
+			cat "$h/cpuset.cpus" >"$h${cg#/}/cpuset.cpus"
+			cat "$h/cpuset.mems" >"$h${cg#/}/cpuset.mems"
+		fi
+		echo "$pid" >"$h${cg#/}/cgroup.procs"
+	done
+}
+
+# cgroup_remove CGROUP: the emptied cgroup's directories.
+cgroup_remove() {
+	local h
+	for h in /sys/fs/cgroup/*/; do
+		rmdir "$h${1#/}" 2>/dev/null || true
+	done
+}
+
+# write_kubelet_wrapper: bin/kubelet, which enters KUBELET_CGROUP (see
+# cgroup_enter) and runs the real kubelet in place.
+write_kubelet_wrapper() {
+	{
+		echo '#!/usr/bin/env bash'
+		echo 'set -euo pipefail'
+		echo 'die() { echo "kubelet wrapper: $*" >&2; exit 1; }'
+		declare -f cgroup_enter
+		printf 'cgroup_enter %q $$\n' "$KUBELET_CGROUP"
+		printf 'exec %q "$@"\n' "$BIN/kubelet"
+	} >"$NC_DATA/bin/kubelet.new"
+	chmod +x "$NC_DATA/bin/kubelet.new"
+	mv -f "$NC_DATA/bin/kubelet.new" "$NC_DATA/bin/kubelet"
 }
 
 # forget_suite_images: the suite pulls only what is missing, so the images an
@@ -97,6 +155,9 @@ start_containerd() {
 	[[ ${CC_ENGINE:-debian} == current ]] && suffix=-current
 	ENDPOINT=unix://$E2E_RUN/containerd-cri$suffix/containerd.sock
 	PROCESS_NAME=containerd
+	# containerd, and the shims it starts from now on, in the runtime's cgroup.
+	cgroup_enter "$RUNTIME_CGROUP" "$(cat "$(dirname "${ENDPOINT#unix://}")/containerd.pid")"
+	FEATURE_GATES=${NODE_FEATURE_GATES-}
 	# The kubelet's cAdvisor finds containerd's containers (and their pods,
 	# for /metrics/cadvisor) through containerd's socket, /run/containerd's
 	# unless told: this one's is elsewhere.
@@ -119,7 +180,9 @@ remove_pods() {
 # short (its own teardown stops the kubelet and unmounts).
 stop_suite() {
 	local m
-	pkill -f "^$NC_DATA/bin/kubelet " 2>/dev/null || true
+	# The wrapper execs the kubelet, whose config the suite writes in
+	# $NC_DATA/bin.
+	pkill -f "^$BIN/kubelet .*$NC_DATA/bin/" 2>/dev/null || true
 	while read -r m; do
 		umount -l "$m" 2>/dev/null || true
 	done < <(awk '$2 ~ "^/var/lib/kubelet/pods/" { print $2 }' /proc/self/mounts | sort -r)
@@ -168,7 +231,9 @@ patterns() {
 # ginkgo ORs, within that label) and the skips.
 spec_args() {
 	local p
-	if [[ -n $NODE_SUBSET ]]; then
+	if [[ -n ${NODE_FOCUS:-} ]]; then
+		printf '%s\0' --label-filter=NodeConformance "--focus=$NODE_FOCUS"
+	elif [[ -n $NODE_SUBSET ]]; then
 		printf '%s\0' --label-filter=NodeConformance
 		while IFS= read -r p; do printf '%s\0' "--focus=$p"; done < <(patterns "$SUBSET_FILE")
 	else
@@ -182,11 +247,11 @@ spec_args() {
 summarize() {
 	local json=$REPORT/report.json
 	[[ -s $json ]] || return 0
-	jq -r --arg runtime "$RUNTIME" --arg endpoint "$ENDPOINT" '
+	jq -r --arg runtime "$RUNTIME" --arg endpoint "$ENDPOINT" --arg gates "${FEATURE_GATES:-none beyond the defaults}" '
 		[.[].SpecReports[] | select(.LeafNodeType == "It")] as $specs
 		| ($specs | map(select(.State != "skipped" and .State != "pending"))) as $ran
 		| "# Node conformance: \($runtime)\n",
-		  "Runtime endpoint `\($endpoint)`; suite e2e_node.test (Kubernetes v1.36.3).\n",
+		  "Runtime endpoint `\($endpoint)`; suite e2e_node.test (Kubernetes v1.36.3); feature gates: \($gates).\n",
 		  "| passed | failed | skipped | total | time |", "| --- | --- | --- | --- | --- |",
 		  "| \($specs | map(select(.State == "passed")) | length) | \($specs | map(select(.State != "passed" and .State != "skipped" and .State != "pending")) | length) | \($specs | map(select(.State == "skipped" or .State == "pending")) | length) | \($specs | length) | \(((.[0].RunTime // 0) / 1e9) | floor) s |\n",
 		  "## Specs run (slowest first)\n", "| state | seconds | spec |", "| --- | --- | --- |",
@@ -205,7 +270,7 @@ run_suite() {
 	path=$(path_without_systemd_run)
 	# The suite writes the kubelet's config beside the kubelet binary: a
 	# directory of our own, not e2e/bin.
-	mkdir -p "$NC_DATA/bin" && ln -sf "$BIN/kubelet" "$NC_DATA/bin/kubelet"
+	mkdir -p "$NC_DATA/bin" && write_kubelet_wrapper
 	log "node conformance against $RUNTIME ($NODE_PROCS processes; output: $REPORT/suite.log)"
 	(cd "$REPORT" && PATH=$path "$BIN/ginkgo" --procs="$NODE_PROCS" --no-color --timeout="$NODE_TIMEOUT" \
 		"${specs[@]}" --output-dir="$REPORT" \
@@ -215,7 +280,8 @@ run_suite() {
 		--container-runtime-endpoint="$ENDPOINT" --image-service-endpoint="$ENDPOINT" \
 		--container-runtime-process-name="$PROCESS_NAME" --container-runtime-pid-file= \
 		--kubelet-config-file="$NC_DATA/kubelet.yaml" --node-name="$NODE_NAME" \
-		--prepull-images=false ${KUBELET_FLAGS:+"--kubelet-flags=$KUBELET_FLAGS"}) >"$REPORT/suite.log" 2>&1 || rc=$?
+		--prepull-images=false ${FEATURE_GATES:+"--feature-gates=$FEATURE_GATES"} \
+		--kubelet-flags="--kubelet-cgroups=$KUBELET_CGROUP --runtime-cgroups=$RUNTIME_CGROUP${KUBELET_FLAGS:+ $KUBELET_FLAGS}") >"$REPORT/suite.log" 2>&1 || rc=$?
 	grep -E '^(Ran |SUCCESS|FAIL|Test Suite)' "$REPORT/suite.log" >&2 || true
 	summarize
 	return "$rc"
@@ -229,7 +295,7 @@ main() {
 	fi
 	rm -rf "$REPORT" && mkdir -p "$REPORT" "$NC_DATA"
 	"start_$RUNTIME"
-	trap 'stop_suite; stop_$RUNTIME' EXIT
+	trap 'stop_suite; stop_$RUNTIME; cgroup_remove "$RUNTIME_CGROUP"; cgroup_remove "$KUBELET_CGROUP"' EXIT
 	run_suite || rc=$?
 	return "$rc"
 }
