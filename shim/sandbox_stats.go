@@ -159,7 +159,15 @@ func (s *Service) podNetwork(ctx context.Context, sandboxID string, ts int64) *r
 	return networkUsage(devs, ts)
 }
 
+// networkUsage is nil when the pod has no interface but loopback (its
+// network torn down before its pause container stops, or none at all): the
+// kubelet's CRI stats path reads the default interface of any network it is
+// given without checking it is there, and a nil one crashed the kubelet 1.36
+// in the node conformance suite.
 func networkUsage(devs []cgroups.NetDev, ts int64) *runtimeapi.NetworkUsage {
+	if len(devs) == 0 {
+		return nil
+	}
 	net := &runtimeapi.NetworkUsage{Timestamp: ts}
 	for _, d := range devs {
 		iface := &runtimeapi.NetworkInterfaceUsage{

@@ -355,7 +355,6 @@ func TestNetworkUsage(t *testing.T) {
 	}{
 		{name: "eth0 among others", give: []string{"net1", "eth0"}, wantDefault: "eth0"},
 		{name: "no eth0: the first", give: []string{"net1", "net2"}, wantDefault: "net1"},
-		{name: "none", give: nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -368,5 +367,10 @@ func TestNetworkUsage(t *testing.T) {
 				t.Fatalf("networkUsage = %v, want default %q and all %d interfaces", got, tt.wantDefault, len(tt.give))
 			}
 		})
+	}
+	// Only loopback (never listed): no network at all, not one without a
+	// default interface.
+	if got := networkUsage(nil, 1); got != nil {
+		t.Fatalf("networkUsage(none) = %v, want nil", got)
 	}
 }
