@@ -1,8 +1,12 @@
 package e2e
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -116,5 +120,79 @@ func TestWritableLayerUsage(t *testing.T) {
 	}
 	if fi, err := os.Stat(filepath.Join(w.GetFsId().GetMountpoint(), "big")); err != nil || fi.Size() != size {
 		t.Fatalf("the layer directory %q does not hold the file: %v", w.GetFsId().GetMountpoint(), err)
+	}
+}
+
+// TestPodStatsFromPodCgroup: a pod given a cgroup parent, as the kubelet
+// gives every pod, reports that cgroup's own figures: CPU at least its busy
+// container's, its processes with the pause one counted and, where the host
+// keeps pressure (cgroup v2, or v1 with v2 mounted beside it as here),
+// pressure for the pod and its container.
+func TestPodStatsFromPodCgroup(t *testing.T) {
+	d := framework.StartDockercri(t)
+	if drv := strings.TrimSpace(framework.Docker(t, "info", "--format", "{{.CgroupDriver}}")); drv != "cgroupfs" {
+		t.Skipf("Docker's cgroup driver is %s: these machines run no systemd; the systemd slice form is unit-tested (TestPodCgroup)", drv)
+	}
+	image := busybox(t, d)
+	parent := fmt.Sprintf("/dcri-e2e/podcg-%d", os.Getpid())
+	t.Cleanup(func() { removeCgroup(t, parent) }) // after the pod's containers are gone
+	removePodsAfter(t, "podcg")
+	pod := podConfig(t, "podcg")
+	pod.Linux = &runtimeapi.LinuxPodSandboxConfig{CgroupParent: parent}
+	podID := runPod(t, d, pod)
+	burner := createAndStart(t, d, podID, pod, &runtimeapi.ContainerConfig{
+		Metadata: &runtimeapi.ContainerMetadata{Name: "burner"}, Image: spec(image),
+		Command: []string{"sh", "-c", "while :; do :; done"},
+	})
+	time.Sleep(time.Second)
+	ctr := containerStats(t, d, burner)
+	ps, err := d.Runtime.PodSandboxStats(framework.Context(t), &runtimeapi.PodSandboxStatsRequest{PodSandboxId: podID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lx := ps.GetStats().GetLinux()
+	if lx.GetCpu().GetUsageCoreNanoSeconds().GetValue() < ctr.GetCpu().GetUsageCoreNanoSeconds().GetValue() ||
+		lx.GetProcess().GetProcessCount().GetValue() < 2 {
+		t.Fatalf("pod stats = %v, container's CPU %d ns", lx, ctr.GetCpu().GetUsageCoreNanoSeconds().GetValue())
+	}
+	if !hostKeepsPressure() {
+		t.Logf("this host keeps no pressure information: pressure not checked")
+		return
+	}
+	if lx.GetCpu().GetPsi() == nil || lx.GetMemory().GetPsi() == nil || lx.GetIo().GetPsi() == nil || ctr.GetCpu().GetPsi() == nil || ctr.GetIo().GetPsi() == nil {
+		t.Fatalf("pressure missing: pod %v, container cpu %v io %v", lx, ctr.GetCpu(), ctr.GetIo())
+	}
+}
+
+func hostKeepsPressure() bool {
+	for _, f := range []string{"/sys/fs/cgroup/cpu.pressure", "/sys/fs/cgroup/unified/cpu.pressure"} {
+		if _, err := os.Stat(f); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// removeCgroup removes a cgroup Docker made for a cgroup parent, and its
+// parent, from every hierarchy (they outlive the containers). The kernel
+// lets go of a cgroup whose last process just exited a little later: rmdir
+// is retried for a few seconds.
+func removeCgroup(t *testing.T, path string) {
+	hs, _ := filepath.Glob("/sys/fs/cgroup/*") // the v1 hierarchies (and v2's own files: not directories)
+	hs = append(hs, "/sys/fs/cgroup")          // cgroup v2
+	for _, p := range []string{path, filepath.Dir(path)} {
+		for _, h := range hs {
+			dir := filepath.Join(h, p)
+			for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+				err := os.Remove(dir)
+				if err == nil || os.IsNotExist(err) || errors.Is(err, syscall.ENOTDIR) {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Errorf("cgroup %s left behind: %v", dir, err)
+					break
+				}
+			}
+		}
 	}
 }
