@@ -118,8 +118,6 @@ func (s *Service) podStats(ctx context.Context, attrs *runtimeapi.PodSandboxAttr
 	linux.Process = &runtimeapi.ProcessUsage{Timestamp: ts, ProcessCount: &runtimeapi.UInt64Value{Value: pids}}
 	if running {
 		s.podCgroupUsage(ctx, attrs.GetId(), linux, now)
-	}
-	if running {
 		linux.Network = s.podNetwork(ctx, attrs.GetId(), ts)
 	}
 	return &runtimeapi.PodSandboxStats{Attributes: attrs, Linux: linux}
