@@ -520,7 +520,8 @@ build_images() {
 	hash=$({
 		for p in "${CRITEST_DEBS[@]}"; do sha256sum "$(cached_deb "$p")" | cut -d' ' -f1; done
 		go version
-		sha256sum "$AGNHOST_BIN" "$AGNHOST_FILES"/* "$BUSYBOX_SRC"/busybox_*.dsc
+		# contents only: the paths differ from one clone to another
+		sha256sum "$AGNHOST_BIN" "$AGNHOST_FILES"/* "$BUSYBOX_SRC"/busybox_*.dsc | cut -d' ' -f1
 		declare -f make_base_rootfs make_nginx_rootfs make_httpd_rootfs make_nnp_rootfs make_agnhost_rootfs make_ash_rootfs go_program \
 			install_binary install_path find_lib pack dockerfile
 		printf '%s' "$PASSWD$GROUP$PREDEFINED_PASSWD$PREDEFINED_GROUP$NGINX_CONF$HOSTNET_NGINX_CONF$HTTPD_FOREGROUND$NNP_MAIN"
