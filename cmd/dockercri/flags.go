@@ -29,6 +29,7 @@ type options struct {
 	cniConfDir, cniCacheDir                       string
 	cniDefault                                    *cni.Default // --cni-default-network, nil when off
 	metricsAddr                                   string
+	profiling                                     bool
 	mirrors                                       translate.Mirrors
 	showVersion                                   bool
 }
@@ -66,6 +67,7 @@ func parseFlags(args []string, out io.Writer) (*options, error) {
 	fs.StringVar(&cniDefault, "cni-default-network", "", "pod CIDRs (IPv4, and optionally IPv6: 10.88.0.0/16,fd88::/64) of a default network (bridge, portmap, firewall) that dockercri writes to --cni-conf-dir as "+cni.DefaultConfFile+" while it holds no other config; the kubelet's pod CIDR replaces them; off when empty")
 	fs.StringVar(&cniDefaultBridge, "cni-default-bridge", "dcri-cni0", "bridge of the --cni-default-network")
 	fs.StringVar(&o.metricsAddr, "metrics-bind-addr", "", "host:port to serve Prometheus metrics on at /metrics, e.g. 127.0.0.1:9090 (off when empty)")
+	fs.BoolVar(&o.profiling, "profiling", false, "serve Go's pprof at /debug/pprof/ on the metrics address (needs --metrics-bind-addr)")
 	fs.BoolVar(&o.showVersion, "version", false, "print version and exit")
 	fs.Func("registry-mirror", "pull a registry's images from a mirror: <registry>=<url>, e.g. registry.k8s.io=http://127.0.0.1:5000/k8s (repeatable)", o.addMirror)
 	if err := fs.Parse(args); err != nil {
@@ -139,6 +141,9 @@ func (o *options) validate() error {
 	case shim.OOMRestrictAuto, shim.OOMRestrictOn, shim.OOMRestrictOff:
 	default:
 		return fmt.Errorf("--restrict-oom-score-adj=%q: want auto, true or false", o.restrictOOM)
+	}
+	if o.profiling && o.metricsAddr == "" {
+		return fmt.Errorf("--profiling needs --metrics-bind-addr (pprof is served there)")
 	}
 	for flagName, addr := range map[string]string{"--streaming-bind-addr": o.streamAddr, "--metrics-bind-addr": o.metricsAddr} {
 		if addr == "" {

@@ -58,7 +58,7 @@ func newNode(o *options) (_ *node, retErr error) {
 	var m *metrics.Metrics
 	if o.metricsAddr != "" {
 		m = metrics.New()
-		if n.metrics, err = metrics.Listen(o.metricsAddr, m); err != nil {
+		if n.metrics, err = metrics.Listen(o.metricsAddr, m, o.profiling); err != nil {
 			return nil, err
 		}
 		n.closers = append(n.closers, func() { n.metrics.Close() })

@@ -106,7 +106,7 @@ func TestHandlerServesFamilies(t *testing.T) {
 }
 
 func TestListenPicksAFreePort(t *testing.T) {
-	s, err := Listen("127.0.0.1:0", New())
+	s, err := Listen("127.0.0.1:0", New(), false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,5 +125,32 @@ func TestListenPicksAFreePort(t *testing.T) {
 	}
 	if err := <-done; err != nil {
 		t.Fatalf("Serve after Close: %v", err)
+	}
+}
+
+// TestListenProfiling: pprof is served only when asked for.
+func TestListenProfiling(t *testing.T) {
+	tests := []struct {
+		give bool
+		want int
+	}{
+		{give: false, want: http.StatusNotFound},
+		{give: true, want: http.StatusOK},
+	}
+	for _, tt := range tests {
+		s, err := Listen("127.0.0.1:0", New(), tt.give)
+		if err != nil {
+			t.Fatal(err)
+		}
+		go s.Serve()
+		resp, err := http.Get("http://" + s.Addr() + "/debug/pprof/heap?debug=1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tt.want {
+			t.Errorf("profiling %t: /debug/pprof/heap: %d, want %d", tt.give, resp.StatusCode, tt.want)
+		}
+		s.Close()
 	}
 }

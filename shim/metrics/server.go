@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -25,13 +26,23 @@ type Server struct {
 
 // Listen binds addr ("127.0.0.1:9090"; port 0 picks a free one) now, so a
 // taken port fails dockercri at start rather than later in the background.
-func Listen(addr string, m *Metrics) (*Server, error) {
+// With profiling, Go's pprof handlers are served beside /metrics under
+// /debug/pprof/ (CPU and heap profiles of dockercri itself; off by default,
+// since a profile shows the program's internals to whoever can reach it).
+func Listen(addr string, m *Metrics, profiling bool) (*Server, error) {
 	lis, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("metrics: listen on %s: %w", addr, err)
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", m.Handler())
+	if profiling {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
 	return &Server{lis: lis, srv: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}}, nil
 }
 
