@@ -12,7 +12,7 @@ RUN_FLAGS      ?= -v 2
 GO             ?= go
 GOFLAGS_BUILD  := -trimpath -ldflags "-X main.version=$(VERSION) -X main.buildCommit=$(COMMIT)"
 
-.PHONY: build build-race run cni-plugins test shellcheck unit fuzz e2e e2e-tools e2e-instance engine e2e-up e2e-down vet fmt-check bench bench-e2e clean docker-up critest critest-images critest-benchmark critest-containerd critest-containerd-benchmark node-conformance node-conformance-containerd
+.PHONY: build build-race run cni-plugins test shellcheck unit fuzz e2e e2e-tools e2e-instance engine e2e-up e2e-down vet fmt-check bench bench-e2e clean docker-up critest critest-images critest-benchmark critest-containerd critest-containerd-benchmark node-conformance node-conformance-containerd bench-node bench-smoke
 
 # fuzz runs each target for FUZZTIME, one after another (-fuzz takes one
 # target at a time): 7 targets × 30 s by default.
@@ -21,8 +21,9 @@ FUZZ_TARGETS   := FuzzSandboxConfig FuzzContainerConfig FuzzNames FuzzLabels Fuz
 # RACE_BIN is dockercri built with the race detector, for e2e's TestRace*.
 RACE_BIN       := bin/dockercri-race
 
-build: ## build bin/dockercri
+build: ## build bin/dockercri and bin/cribench
 	$(GO) build $(GOFLAGS_BUILD) -o bin/dockercri ./cmd/dockercri
+	$(GO) build $(GOFLAGS_BUILD) -o bin/cribench ./cmd/cribench
 
 build-race: ## build bin/dockercri-race (the race detector on; for the e2e race test)
 	$(GO) build -race $(GOFLAGS_BUILD) -o $(RACE_BIN) ./cmd/dockercri
@@ -56,10 +57,10 @@ docker-up:
 	fi
 	@docker -H $(DOCKER_ENDPOINT) version --format 'Docker {{.Server.Version}} (API {{.Server.APIVersion}})'
 
-test: fmt-check vet shellcheck unit fuzz e2e ## everything CI runs
+test: fmt-check vet shellcheck unit fuzz e2e bench-smoke ## everything CI runs
 
 fmt-check:
-	@out=$$(gofmt -l cmd shim translate e2e); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@out=$$(gofmt -l cmd shim translate streaming bench e2e); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 shellcheck: ## lint the e2e environment's scripts (installs Debian's shellcheck if missing)
 	@command -v shellcheck >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq shellcheck; }
@@ -166,6 +167,24 @@ bench-e2e: build e2e-up ## the e2e benchmarks against the private dockerd (110 p
 	bash e2e/env/tools.sh
 	cd e2e && DOCKERCRI_BIN=$(CURDIR)/bin/dockercri $(GO) test -count=1 -run '^$$' -bench 'List110Pods' -benchtime 20x -timeout 30m ./...
 	cd e2e && DOCKERCRI_BIN=$(CURDIR)/bin/dockercri $(GO) test -count=1 -run '^$$' -bench 'KubeletLoop110Pods' -benchtime 1x -timeout 30m ./...
+
+# The node benchmark (cribench compare, e2e/env/bench-node.sh): dockercri on
+# the e2e's Docker (DOCKER_ENGINE/DOCKER_STORE) against containerd's CRI
+# (CC_ENGINE=current: containerd 2.x), with the Docker-direct floor, through
+# the e2e's kubelet; BENCH_PODS, BENCH_REPEATS, BENCH_STEADY, BENCH_ARGS.
+# Report and charts in e2e/reports/cribench/<instance>/.
+bench-node: build critest-images ## the 105-pod node benchmark: dockercri vs containerd (and the Docker floor), report and charts
+	bash e2e/env/tools.sh
+	bash e2e/env/kubelet.sh
+	$(if $(filter current,$(CC_ENGINE)),bash e2e/env/engine.sh)
+	bash e2e/env/bench-node.sh
+
+# bench-smoke: the benchmark's short mode (20 pods, a 1-minute steady
+# state), checking the report is produced and well-formed, not its figures.
+bench-smoke: build critest-images
+	bash e2e/env/tools.sh
+	bash e2e/env/kubelet.sh
+	BENCH_SMOKE=1 bash e2e/env/bench-node.sh
 
 clean:
 	rm -rf bin e2e/bin

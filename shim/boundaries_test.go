@@ -28,6 +28,11 @@ func TestPackageBoundaries(t *testing.T) {
 		{dir: "metrics", forbid: []string{"dockercri/shim"}},
 		{dir: ".", forbid: []string{"dockercri/e2e", "dockercri/cmd"}},
 		{dir: "../cmd/dockercri", forbid: []string{"dockercri/e2e"}},
+		// cribench is a client: CRI, Docker and the pure translation, never
+		// the shim it measures.
+		{dir: "../bench", forbid: []string{"dockercri/shim", "dockercri/streaming", "dockercri/e2e"}},
+		{dir: "../bench/report", forbid: []string{"dockercri/shim", "dockercri/streaming", "dockercri/e2e", "google.golang.org/grpc"}},
+		{dir: "../cmd/cribench", forbid: []string{"dockercri/shim", "dockercri/streaming", "dockercri/e2e"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.dir, func(t *testing.T) {
