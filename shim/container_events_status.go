@@ -86,7 +86,7 @@ func (s *Service) eventSandboxStatus(ctx context.Context, id, kind, name string)
 
 // podContainerStatuses reports every app container of the pod.
 func (s *Service) podContainerStatuses(ctx context.Context, sandboxID string) ([]*runtimeapi.ContainerStatus, error) {
-	list, err := listOurs(ctx, s.docker, translate.ContainerTypeContainer, true,
+	list, err := listOurs(ctx, s.direct, translate.ContainerTypeContainer, true,
 		filterArg("label", translate.LabelSandboxID+"="+sandboxID))
 	if err != nil {
 		return nil, fmt.Errorf("list containers of pod %s: %w", sandboxID, err)

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/moby/moby/api/types/container"
@@ -73,11 +74,15 @@ func (s *Service) describeImage(ctx context.Context, st *runtimeapi.ContainerSta
 	if ref == "" {
 		return
 	}
-	img, err := s.docker.ImageInspect(ctx, ref)
-	if err != nil {
-		return
+	cri, ok := s.imageNames.get(ref, time.Now())
+	if !ok {
+		img, err := s.docker.ImageInspect(ctx, ref)
+		if err != nil {
+			return
+		}
+		cri, _ = translate.ImageFromInspect(img.InspectResponse, nil)
+		s.imageNames.put(ref, cri, time.Now())
 	}
-	cri, _ := translate.ImageFromInspect(img.InspectResponse, nil)
 	if strings.HasPrefix(st.GetImage().GetImage(), "sha256:") && len(cri.GetRepoTags()) > 0 {
 		st.Image = &runtimeapi.ImageSpec{Image: cri.GetRepoTags()[0]}
 	}
@@ -100,4 +105,50 @@ func (s *Service) processUser(in container.InspectResponse) *runtimeapi.Containe
 		}
 	}
 	return nil
+}
+
+// imageNamesFresh is how long describeImage reuses an image's tags and
+// digests. The kubelet asks every container's status every 10 s (its log
+// stats), and each asked Docker for the image; an image's names change only
+// when it is tagged, untagged or pulled again, which the status shows this
+// much later at most.
+const imageNamesFresh = 10 * time.Second
+
+// imageNamesCache holds the CRI image (tags, digests) of image IDs.
+type imageNamesCache struct {
+	mu      sync.Mutex
+	entries map[string]imageNames
+}
+
+type imageNames struct {
+	img *runtimeapi.Image
+	at  time.Time
+}
+
+func (c *imageNamesCache) get(ref string, now time.Time) (*runtimeapi.Image, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[ref]
+	if !ok || now.Sub(e.at) >= imageNamesFresh {
+		return nil, false
+	}
+	return e.img, true
+}
+
+// put keeps img; the stale entries go once the map has grown, so it holds
+// about the images of the containers asked about within imageNamesFresh.
+func (c *imageNamesCache) put(ref string, img *runtimeapi.Image, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries == nil {
+		c.entries = map[string]imageNames{}
+	}
+	if len(c.entries) >= 64 {
+		for k, e := range c.entries {
+			if now.Sub(e.at) >= imageNamesFresh {
+				delete(c.entries, k)
+			}
+		}
+	}
+	c.entries[ref] = imageNames{img: img, at: now}
 }

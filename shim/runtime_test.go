@@ -27,6 +27,40 @@ func TestVersion(t *testing.T) {
 	}
 }
 
+// TestVersionReusesRecentAnswer: the kubelet asks about once a second;
+// Docker is asked again only once the last answer is versionFresh old.
+func TestVersionReusesRecentAnswer(t *testing.T) {
+	tests := []struct {
+		name  string
+		fresh time.Duration
+		want  int // ServerVersion calls for three Versions
+	}{
+		{name: "within the freshness window", fresh: time.Hour, want: 1},
+		{name: "every time without one", fresh: 0, want: 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFakeDocker()
+			c := newTestClients(t, f)
+			c.svc.versionFresh = tt.fresh
+			for i := 0; i < 3; i++ {
+				if _, err := c.runtime.Version(testContext(t), &runtimeapi.VersionRequest{}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got := 0
+			for _, call := range f.callLog() {
+				if call == "ServerVersion" {
+					got++
+				}
+			}
+			if got != tt.want {
+				t.Fatalf("ServerVersion calls = %d, want %d", got, tt.want)
+			}
+		})
+	}
+}
+
 func TestVersionDockerDown(t *testing.T) {
 	f := newFakeDocker()
 	f.down = realConnectionError(t)

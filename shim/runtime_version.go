@@ -3,6 +3,7 @@ package shim
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/moby/moby/client"
 
@@ -15,6 +16,12 @@ const (
 	// runtimeName is what dockershim and cri-dockerd report, so that tools
 	// and dashboards that switch on it keep working.
 	runtimeName = "docker"
+	// versionFresh is how long Version answers from the version Docker last
+	// reported without asking again. The kubelet asks about once a second
+	// (its runtime-up check, node status, each image pull); Docker's version
+	// changes only when Docker restarts, which Status and the event stream
+	// notice at once.
+	versionFresh = 10 * time.Second
 )
 
 // Version reports Docker's version and API version as the runtime's. crictl
@@ -23,6 +30,9 @@ const (
 // be able to show why the runtime is not ready. Before Docker has ever
 // answered it fails Unavailable.
 func (s *Service) Version(ctx context.Context, _ *runtimeapi.VersionRequest) (*runtimeapi.VersionResponse, error) {
+	if last := s.lastVersion.Load(); last != nil && time.Since(last.at) < s.versionFresh {
+		return last.resp(), nil
+	}
 	v, err := s.docker.ServerVersion(ctx, client.ServerVersionOptions{})
 	if err != nil {
 		if last := s.lastVersion.Load(); last != nil {
@@ -30,12 +40,15 @@ func (s *Service) Version(ctx context.Context, _ *runtimeapi.VersionRequest) (*r
 		}
 		return nil, fmt.Errorf("docker version: %w", err)
 	}
-	known := &dockerVersion{version: v.Version, api: v.APIVersion}
+	known := &dockerVersion{version: v.Version, api: v.APIVersion, at: time.Now()}
 	s.lastVersion.Store(known)
 	return known.resp(), nil
 }
 
-type dockerVersion struct{ version, api string }
+type dockerVersion struct {
+	version, api string
+	at           time.Time // when Docker reported it
+}
 
 func (d *dockerVersion) resp() *runtimeapi.VersionResponse {
 	return &runtimeapi.VersionResponse{

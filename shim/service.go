@@ -59,6 +59,11 @@ type Config struct {
 	Mirrors translate.Mirrors
 	// Metrics records CRI calls (--metrics-bind-addr); nil records nothing.
 	Metrics *metrics.Metrics
+	// ListCacheMaxAge, when positive, answers container lists (the
+	// kubelet's relists) from memory kept current by Docker's event stream,
+	// asking Docker again at least this often (shim/listcache); 0 asks
+	// Docker every time.
+	ListCacheMaxAge time.Duration
 }
 
 // PodNetwork is the pod network plugin; *cni.Network is the real one.
@@ -104,6 +109,9 @@ type Service struct {
 	runtimeapi.UnimplementedImageServiceServer
 
 	docker Docker
+	// direct is Docker without the list cache: the event handler's, which
+	// may run before the cache has seen the event it handles.
+	direct Docker
 	cfg    Config
 	// pauseRef is PodInfraImage normalised, to compare with repo tags.
 	pauseRef string
@@ -113,6 +121,8 @@ type Service struct {
 	lastVersion atomic.Pointer[dockerVersion]
 	// pingTimeout bounds Status's ping (statusPingTimeout; shorter in tests).
 	pingTimeout time.Duration
+	// versionFresh is how long Version reuses lastVersion (versionFresh).
+	versionFresh time.Duration
 
 	mu      sync.Mutex
 	podCIDR string
@@ -127,7 +137,9 @@ type Service struct {
 	logs        *crilog.Manager
 	stats       *statsManager
 	events      *events.Hub
+	stopCache   context.CancelFunc // ends the list cache's event follower
 	accounts    accountsCache
+	imageNames  imageNamesCache // describeImage's
 	mirrorPulls keyedLock
 }
 
@@ -159,13 +171,18 @@ func New(docker Docker, cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{docker: docker, cfg: cfg, pauseRef: pause, checkpoints: checkpoints}
-	s.logs = crilog.NewManager(docker)
-	s.stats = newStatsManager(docker)
+	s := &Service{direct: docker, cfg: cfg, pauseRef: pause, checkpoints: checkpoints}
+	// The event hub resyncs from Docker's own lists, never the cache's.
 	// Nothing runs until the first GetContainerEvents client subscribes.
 	s.events = events.NewHub(docker, s.containerEvent, events.Options{})
+	var cacheCtx context.Context
+	cacheCtx, s.stopCache = context.WithCancel(context.Background())
+	s.docker, _ = withListCache(cacheCtx, docker, cfg.ListCacheMaxAge)
+	s.logs = crilog.NewManager(s.docker)
+	s.stats = newStatsManager(s.docker)
 	s.imageFS.ttl = imageFSCacheTTL
 	s.pingTimeout = statusPingTimeout
+	s.versionFresh = versionFresh
 	s.ready.Store(true)
 	return s, nil
 }
@@ -224,6 +241,7 @@ func (s *Service) Resume(ctx context.Context) error {
 
 // Close stops background work.
 func (s *Service) Close() {
+	s.stopCache()
 	s.logs.StopAll()
 	s.stats.close()
 	s.events.Close()

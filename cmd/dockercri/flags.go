@@ -20,7 +20,7 @@ import (
 // options is what the command line decides, checked by parseFlags.
 type options struct {
 	endpoint, dockerEndpoint, rootDir, pauseImage string
-	pullDeadline, requestTimeout                  time.Duration
+	pullDeadline, requestTimeout, listCacheMaxAge time.Duration
 	networkMode                                   string
 	restrictOOM                                   shim.OOMRestriction
 	streamAddr, streamCert, streamKey, streamCA   string
@@ -54,6 +54,7 @@ func parseFlags(args []string, out io.Writer) (*options, error) {
 	fs.StringVar(&o.pauseImage, "pod-infra-container-image", "registry.k8s.io/pause:3.10", "image of the pod's infra (pause) container")
 	fs.DurationVar(&o.pullDeadline, "image-pull-progress-deadline", time.Minute, "cancel an image pull that reports no progress for this long")
 	fs.DurationVar(&o.requestTimeout, "runtime-request-timeout", 2*time.Minute, "deadline of every short Docker call")
+	fs.DurationVar(&o.listCacheMaxAge, "list-cache-max-age", 10*time.Second, "answer the kubelet's relists from memory kept current by Docker's events, asking Docker again at least this often (0: ask Docker on every list)")
 	fs.StringVar(&o.networkMode, "docker-network-mode", "bridge", "Docker network of pods without host networking when no network plugin is used: bridge or none")
 	fs.StringVar(&restrictOOM, "restrict-oom-score-adj", "auto", "never give a container an oom_score_adj below dockercri's own: auto (when CAP_SYS_RESOURCE is missing), true or false")
 	fs.StringVar(&o.streamAddr, "streaming-bind-addr", streaming.DefaultAddr, "host:port of the exec, attach and port-forward server (port 0: any free port)")
@@ -119,6 +120,8 @@ func (o *options) validate() error {
 		return errors.New("--root-directory is empty")
 	case o.pullDeadline <= 0:
 		return fmt.Errorf("--image-pull-progress-deadline=%s: want a positive duration", o.pullDeadline)
+	case o.listCacheMaxAge < 0:
+		return fmt.Errorf("--list-cache-max-age=%s: want 0 (off) or a positive duration", o.listCacheMaxAge)
 	case o.requestTimeout <= 0:
 		return fmt.Errorf("--runtime-request-timeout=%s: want a positive duration", o.requestTimeout)
 	case o.networkMode != "bridge" && o.networkMode != "none":

@@ -74,6 +74,7 @@ func TestParseFlagsRefuses(t *testing.T) {
 		{name: "client CA without TLS", give: []string{"--streaming-tls-client-ca", "ca.pem"}, want: "--streaming-tls-client-ca requires"},
 		{name: "streaming address", give: []string{"--streaming-bind-addr", "127.0.0.1"}, want: "--streaming-bind-addr"},
 		{name: "metrics address", give: []string{"--metrics-bind-addr", "9090"}, want: "--metrics-bind-addr"},
+		{name: "list cache age", give: []string{"--list-cache-max-age", "-1s"}, want: "--list-cache-max-age"},
 		{name: "profiling without metrics", give: []string{"--profiling"}, want: "--profiling needs --metrics-bind-addr"},
 		{name: "mirror syntax", give: []string{"--registry-mirror", "nonsense"}, want: "registry-mirror"},
 		{name: "two mirrors of a registry", give: []string{"--registry-mirror", "docker.io=http://a.example", "--registry-mirror", "docker.io=http://b.example"}, want: "two mirrors"},

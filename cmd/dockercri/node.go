@@ -91,6 +91,7 @@ func newNode(o *options) (_ *node, retErr error) {
 		Network:                   network,
 		Mirrors:                   o.mirrors,
 		Metrics:                   m,
+		ListCacheMaxAge:           o.listCacheMaxAge,
 	})
 	if err != nil {
 		return nil, err
