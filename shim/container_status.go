@@ -24,7 +24,7 @@ const logDrainWait = 2 * time.Second
 
 // ContainerStatus reports one container.
 func (s *Service) ContainerStatus(ctx context.Context, req *runtimeapi.ContainerStatusRequest) (*runtimeapi.ContainerStatusResponse, error) {
-	in, found, err := s.inspectContainer(ctx, req.GetContainerId())
+	in, found, err := s.statuses.inspect(ctx, s, req.GetContainerId())
 	if err != nil {
 		return nil, err
 	}

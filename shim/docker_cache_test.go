@@ -146,3 +146,45 @@ func TestImageNamesCache(t *testing.T) {
 		t.Fatalf("%d entries after pruning, want 1", len(c.entries))
 	}
 }
+
+// TestStatusInspectCache: with the list cache, a container's status is
+// inspected again only once something was received or done since.
+func TestStatusInspectCache(t *testing.T) {
+	f := fakeWithImages()
+	f.events.subscribed = make(chan struct{}, 8)
+	c := newTestClients(t, f, func(cfg *Config) { cfg.ListCacheMaxAge = time.Minute })
+	t.Cleanup(c.svc.Close)
+	<-f.events.subscribed
+	sb := sandboxConfig("web")
+	ctr := createContainer(t, c, runSandbox(t, c, sb), sb, "a")
+	status := func() runtimeapi.ContainerState {
+		t.Helper()
+		resp, err := c.runtime.ContainerStatus(testContext(t), &runtimeapi.ContainerStatusRequest{ContainerId: ctr})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.GetStatus().GetState()
+	}
+	inspects := func() int { return len(filterCalls(f.callLog(), "ContainerInspect")) }
+	eventually(t, "a status without an inspect", func() bool {
+		status()
+		f.resetCalls()
+		status()
+		return inspects() == 0
+	})
+
+	// Started by someone else: the event makes the next status inspect.
+	if _, err := f.ContainerStart(testContext(t), ctr, client.ContainerStartOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the status after the start event shows it running", func() bool {
+		return status() == runtimeapi.ContainerState_CONTAINER_RUNNING
+	})
+	// Stopped through dockercri: shown at once, without waiting for events.
+	if _, err := c.runtime.StopContainer(testContext(t), &runtimeapi.StopContainerRequest{ContainerId: ctr}); err != nil {
+		t.Fatal(err)
+	}
+	if got := status(); got != runtimeapi.ContainerState_CONTAINER_EXITED {
+		t.Fatalf("status after StopContainer = %v, want exited", got)
+	}
+}

@@ -140,6 +140,7 @@ type Service struct {
 	stopCache   context.CancelFunc // ends the list cache's event follower
 	accounts    accountsCache
 	imageNames  imageNamesCache // describeImage's
+	statuses    statusInspects  // ContainerStatus's
 	mirrorPulls keyedLock
 }
 
@@ -177,7 +178,8 @@ func New(docker Docker, cfg Config) (*Service, error) {
 	s.events = events.NewHub(docker, s.containerEvent, events.Options{})
 	var cacheCtx context.Context
 	cacheCtx, s.stopCache = context.WithCancel(context.Background())
-	s.docker, _ = withListCache(cacheCtx, docker, cfg.ListCacheMaxAge)
+	s.docker, s.statuses.lists = withListCache(cacheCtx, docker, cfg.ListCacheMaxAge)
+	s.statuses.maxAge = cfg.ListCacheMaxAge
 	s.logs = crilog.NewManager(s.docker)
 	s.stats = newStatsManager(s.docker)
 	s.imageFS.ttl = imageFSCacheTTL

@@ -77,6 +77,9 @@ type Cache struct {
 	// expect is, by container id, what the events received since last
 	// say a list must show (expect.go).
 	expect map[string]expectation
+	// seen is, by container id, what the latest event received says of it,
+	// kept for MaxAge whatever lists are stored (Agrees).
+	seen map[string]expectation
 }
 
 // snapshot is a list of every container of ours. items is never modified
@@ -228,6 +231,10 @@ func (c *Cache) eventReceived(id string, holds func(*container.Summary) bool) {
 		c.expect = map[string]expectation{}
 	}
 	c.expect[id] = expectation{received: c.now(), holds: holds}
+	if c.seen == nil {
+		c.seen = map[string]expectation{}
+	}
+	c.seen[id] = c.expect[id]
 }
 
 // setOpen records that the event stream opened (true) or broke (false).
@@ -241,6 +248,52 @@ func (c *Cache) setOpen(open bool) {
 	c.gen++
 	c.open = open
 	c.expect = nil
+	c.seen = nil
+}
+
+// Token is the cache's state when a read of Docker began (an inspect, say):
+// what the read returned may be reused while Current(token) holds, i.e.
+// while nothing that could change it was received since, as for lists.
+type Token struct {
+	gen  uint64
+	open bool
+}
+
+// Begin returns the token of a read of Docker starting now.
+func (c *Cache) Begin() Token {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return Token{gen: c.gen, open: c.open}
+}
+
+// Current reports whether a read begun at t is as new as the last event
+// received: the stream was open then and is still, and nothing was
+// received or invalidated since.
+func (c *Cache) Current(t Token) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return t.open && c.open && c.gen == t.gen
+}
+
+// Agrees reports whether a container seen in state (Docker's State:
+// "running", "exited", ...; "" when it is gone) agrees with what the latest
+// event received of it says, for a read to be kept: the read may be behind
+// an event Docker logged before saving the state (expect.go).
+func (c *Cache) Agrees(id string, state container.ContainerState) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.seen[id]
+	if !ok {
+		return true
+	}
+	if c.now().Sub(e.received) >= c.maxAge {
+		delete(c.seen, id)
+		return true
+	}
+	if state == "" {
+		return e.holds(nil)
+	}
+	return e.holds(&container.Summary{ID: id, State: state})
 }
 
 // generation returns the current generation, for tests.

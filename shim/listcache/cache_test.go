@@ -467,3 +467,51 @@ func TestListCallerGivesUp(t *testing.T) {
 		t.Errorf("Docker lists = %d, want 1", n)
 	}
 }
+
+// TestTokens: a read begun under one generation stays current until an
+// event, an Invalidate or a break; Agrees holds a read to the latest event
+// of its container, whatever lists were stored since.
+func TestTokens(t *testing.T) {
+	now := time.Unix(1000, 0)
+	c := New(nil, Options{Label: "x", MaxAge: 10 * time.Second, Now: func() time.Time { return now }})
+	if tok := c.Begin(); c.Current(tok) {
+		t.Fatal("a token is current before the stream opened")
+	}
+	c.setOpen(true)
+	tok := c.Begin()
+	if !c.Current(tok) {
+		t.Fatal("a fresh token is not current")
+	}
+	c.Invalidate()
+	if c.Current(tok) {
+		t.Fatal("a token stayed current across Invalidate")
+	}
+	tok = c.Begin()
+	c.eventReceived("abc", expectations[dockerevents.ActionDie])
+	if c.Current(tok) {
+		t.Fatal("a token stayed current across an event")
+	}
+	tests := []struct {
+		give  container.ContainerState
+		after time.Duration
+		want  bool
+	}{
+		{give: container.StateRunning, want: false}, // behind the die
+		{give: container.StateExited, want: true},
+		{give: "", want: true},                                              // gone since
+		{give: container.StateRunning, after: 10 * time.Second, want: true}, // the die lapsed
+	}
+	for _, tt := range tests {
+		now = time.Unix(1000, 0).Add(tt.after)
+		if got := c.Agrees("abc", tt.give); got != tt.want {
+			t.Errorf("Agrees(abc, %q) after %s = %t, want %t", tt.give, tt.after, got, tt.want)
+		}
+	}
+	if !c.Agrees("other", container.StateRunning) {
+		t.Error("a container with no event disagreed")
+	}
+	c.setOpen(false)
+	if c.Current(c.Begin()) {
+		t.Error("a token is current while the stream is broken")
+	}
+}
