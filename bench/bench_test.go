@@ -1,6 +1,9 @@
 package bench
 
 import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -186,5 +189,44 @@ func TestParallelLimitsConcurrency(t *testing.T) {
 		if peak > tt.wantMax || peak < 1 {
 			t.Errorf("parallel(%d, %d): peak %d, want ≤ %d", tt.n, tt.limit, peak, tt.wantMax)
 		}
+	}
+}
+
+func TestRequestRates(t *testing.T) {
+	body := "# TYPE dockercri_docker_request_duration_seconds histogram\n" +
+		"dockercri_docker_request_duration_seconds_bucket{method=\"ContainerList\",le=\"+Inf\"} %d\n" +
+		"dockercri_docker_request_duration_seconds_sum{method=\"ContainerList\"} 1\n" +
+		"dockercri_docker_request_duration_seconds_count{method=\"ContainerList\"} %d\n" +
+		"# TYPE go_goroutines gauge\ngo_goroutines 12\n" +
+		"# TYPE x_errors_total counter\nx_errors_total %d\n"
+	n := 10
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprintf(w, body, n, n, n/10)
+	}))
+	defer srv.Close()
+	before, err := requestCounts(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n = 30
+	after, err := requestCounts(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := rates(before, after, 10*time.Second)
+	want := map[string]float64{
+		`dockercri_docker_request_duration_seconds{method=ContainerList}`: 2,
+		"x_errors_total": 0.2,
+	}
+	if len(got) != len(want) {
+		t.Fatalf("rates = %v, want %v (gauges left out)", got, want)
+	}
+	for k, w := range want {
+		if d := got[k] - w; d > 1e-9 || d < -1e-9 {
+			t.Errorf("%s = %v, want %v", k, got[k], w)
+		}
+	}
+	if m, err := requestCounts(""); m != nil || err != nil {
+		t.Errorf("no URL: %v, %v", m, err)
 	}
 }

@@ -24,6 +24,8 @@ type Target struct {
 	// KubeletFlags are extra kubelet flags for this runtime (e.g. containerd's
 	// socket for the kubelet's cAdvisor).
 	KubeletFlags []string
+	// MetricsURL is the runtime's Prometheus endpoint, if it serves one.
+	MetricsURL string
 }
 
 // Plan is one cribench invocation: which kinds of run, on which runtimes,
@@ -161,7 +163,7 @@ func (p Plan) node(ctx context.Context, c *CRI, t Target, rep int, progress Prog
 		Bin: p.Kubelet, Dir: filepath.Join(p.WorkDir, "kubelet-"+t.Name), Endpoint: t.Endpoint,
 		FeatureGates: p.FeatureGates, Flags: t.KubeletFlags, Node: "cribench-node",
 	}
-	o := NodeRun{Runtime: t.Name, Repeat: rep, Steady: p.Steady, Interval: p.Interval, Components: t.Components, Timeout: 10 * time.Minute}
+	o := NodeRun{Runtime: t.Name, Repeat: rep, Steady: p.Steady, Interval: p.Interval, Components: t.Components, Timeout: 10 * time.Minute, MetricsURL: t.MetricsURL}
 	return Node(ctx, k, c, p.Workload, o, func(string) { progress.Step() })
 }
 

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"net/http"
 	"sort"
+	"strings"
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
@@ -28,6 +30,9 @@ type NodeRun struct {
 	Components []Matcher
 	// Timeout bounds the wait for the batch's containers.
 	Timeout time.Duration
+	// MetricsURL, when set, is the runtime's Prometheus endpoint: its
+	// request counts at both ends of the window give Steady.Requests.
+	MetricsURL string
 }
 
 // Node starts the kubelet on cri's endpoint, gives it the batch as static
@@ -72,10 +77,69 @@ func Node(ctx context.Context, k *Kubelet, cri *CRI, w Workload, o NodeRun, tick
 	if err != nil {
 		return fail(err)
 	}
+	before, _ := requestCounts(o.MetricsURL)
 	if run.Steady, err = s.Steady(ctx, o.Steady, o.Interval, func() { tick("steady") }); err != nil {
 		return fail(err)
 	}
+	if after, err := requestCounts(o.MetricsURL); err == nil && before != nil {
+		run.Steady.Requests = rates(before, after, run.Steady.Duration)
+	}
 	return run
+}
+
+// requestCounts reads the request counters a runtime serves: every
+// histogram's count and every counter whose name ends in _total, by name
+// and labels. nil without a URL.
+func requestCounts(url string) (map[string]float64, error) {
+	if url == "" {
+		return nil, nil
+	}
+	c := http.Client{Timeout: 10 * time.Second}
+	resp, err := c.Get(url)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := p.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("metrics %s: %w", url, err)
+	}
+	out := map[string]float64{}
+	for name, f := range families {
+		for _, m := range f.GetMetric() {
+			key := name + labels(m.GetLabel())
+			switch {
+			case f.GetType() == dto.MetricType_HISTOGRAM:
+				out[key] = float64(m.GetHistogram().GetSampleCount())
+			case f.GetType() == dto.MetricType_COUNTER && strings.HasSuffix(name, "_total"):
+				out[key] = m.GetCounter().GetValue()
+			}
+		}
+	}
+	return out, nil
+}
+
+func labels(ls []*dto.LabelPair) string {
+	if len(ls) == 0 {
+		return ""
+	}
+	parts := make([]string, len(ls))
+	for i, l := range ls {
+		parts[i] = l.GetName() + "=" + l.GetValue()
+	}
+	return "{" + strings.Join(parts, ",") + "}"
+}
+
+// rates are the counters' growth per second over d.
+func rates(before, after map[string]float64, d time.Duration) map[string]float64 {
+	out := map[string]float64{}
+	for k, v := range after {
+		if delta := v - before[k]; delta > 0 && d > 0 {
+			out[k] = delta / d.Seconds()
+		}
+	}
+	return out
 }
 
 // waitRunning polls the runtime until n containers of the namespace run, and

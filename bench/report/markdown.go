@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -21,6 +22,7 @@ func Markdown(r Report, s Summary) string {
 	writeBatchTable(&b, s)
 	writeKubeletTable(&b, s)
 	writeSteadyTable(&b, r, s)
+	writeRequestsTable(&b, r)
 	writeRatiosTable(&b, s)
 	writeFailures(&b, r)
 	return b.String()
@@ -124,6 +126,39 @@ func writeSteadyTable(b *strings.Builder, r Report, s Summary) {
 		}
 	}
 	b.WriteString("\n")
+}
+
+// writeRequestsTable lists each node run's request rates over its steady
+// window (the runtimes that serve metrics), busiest first.
+func writeRequestsTable(b *strings.Builder, r Report) {
+	header := false
+	for _, run := range r.Runs {
+		if run.Kind != KindNode || run.Steady == nil || len(run.Steady.Requests) == 0 {
+			continue
+		}
+		if !header {
+			b.WriteString("## Requests during the steady state\n\n")
+			b.WriteString("Per second, from the runtime's own metrics at the window's ends.\n\n")
+			b.WriteString("| runtime | repeat | request | per second |\n|---|---|---|---|\n")
+			header = true
+		}
+		keys := make([]string, 0, len(run.Steady.Requests))
+		for k := range run.Steady.Requests {
+			keys = append(keys, k)
+		}
+		sort.Slice(keys, func(i, j int) bool {
+			ri, rj := run.Steady.Requests[keys[i]], run.Steady.Requests[keys[j]]
+			return ri > rj || ri == rj && keys[i] < keys[j]
+		})
+		for _, k := range keys {
+			if v := run.Steady.Requests[k]; v > 0 {
+				row(b, escape(run.Runtime), strconv.Itoa(run.Repeat), escape(k), fmt.Sprintf("%.2f", v))
+			}
+		}
+	}
+	if header {
+		b.WriteString("\n")
+	}
 }
 
 func writeRatiosTable(b *strings.Builder, s Summary) {

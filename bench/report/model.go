@@ -100,6 +100,10 @@ type Steady struct {
 	// Samples are the components' figures over time (every Interval).
 	Interval time.Duration  `json:"intervalNs"`
 	Samples  []SteadySample `json:"samples"`
+	// Requests are the runtime's own request rates over the window (per
+	// second), by metric and labels (e.g. dockercri's Docker calls by
+	// method), when the runtime serves Prometheus metrics and was given.
+	Requests map[string]float64 `json:"requestsPerSecond,omitempty"`
 }
 
 // Component is a group of processes summed the way the 2018 reference did

@@ -12,7 +12,7 @@ import (
 )
 
 // targets builds the runtimes from --runtime, --process and --kubelet-flag.
-func targets(runtimes, processes, kubeletFlags []string) ([]bench.Target, error) {
+func targets(runtimes, processes, kubeletFlags, metrics []string) ([]bench.Target, error) {
 	var ts []bench.Target
 	index := map[string]int{}
 	for _, r := range runtimes {
@@ -45,6 +45,14 @@ func targets(runtimes, processes, kubeletFlags []string) ([]bench.Target, error)
 			return nil, fmt.Errorf("--kubelet-flag %q: want RUNTIME=FLAG, RUNTIME one of --runtime", f)
 		}
 		ts[i].KubeletFlags = append(ts[i].KubeletFlags, flag)
+	}
+	for _, m := range metrics {
+		rt, url, ok := strings.Cut(m, "=")
+		i, known := index[rt]
+		if !ok || !known || !strings.HasPrefix(url, "http") {
+			return nil, fmt.Errorf("--metrics %q: want RUNTIME=http://HOST:PORT/metrics, RUNTIME one of --runtime", m)
+		}
+		ts[i].MetricsURL = url
 	}
 	return ts, nil
 }

@@ -15,6 +15,7 @@ func TestTargets(t *testing.T) {
 		runtimes  []string
 		processes []string
 		flags     []string
+		metrics   []string
 		want      string // name:components:flags per target, or the error's text
 	}{
 		{
@@ -29,11 +30,13 @@ func TestTargets(t *testing.T) {
 		{name: "twice", runtimes: []string{"x=/a", "x=/b"}, want: "given twice"},
 		{name: "process of an unknown runtime", runtimes: []string{"x=/a"}, processes: []string{"y/p=pid:1"}, want: "RUNTIME one of --runtime"},
 		{name: "bad process", runtimes: []string{"x=/a"}, processes: []string{"x/p=pid:no"}, want: "bad pid"},
+		{name: "metrics of an unknown runtime", runtimes: []string{"x=/a"}, metrics: []string{"y=http://h/metrics"}, want: "--metrics"},
+		{name: "metrics not a URL", runtimes: []string{"x=/a"}, metrics: []string{"x=h:1"}, want: "--metrics"},
 		{name: "flag of an unknown runtime", runtimes: []string{"x=/a"}, flags: []string{"--v=2"}, want: "RUNTIME one of --runtime"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ts, err := targets(tt.runtimes, tt.processes, tt.flags)
+			ts, err := targets(tt.runtimes, tt.processes, tt.flags, tt.metrics)
 			got := ""
 			if err != nil {
 				got = err.Error()

@@ -67,9 +67,10 @@ func (l *list) Set(v string) error { *l = append(*l, v); return nil }
 
 func run(ctx context.Context, cmd string, args []string) error {
 	fs := flag.NewFlagSet(cmd, flag.ExitOnError)
-	var runtimes, processes, kubeletFlags list
+	var runtimes, processes, kubeletFlags, metrics list
 	fs.Var(&runtimes, "runtime", "NAME=ENDPOINT of a CRI runtime (repeat for several; the first is the Docker path's)")
 	fs.Var(&processes, "process", "RUNTIME/COMPONENT=pidfile:PATH|pid:N|cmd:REGEX, the runtime's processes for the steady state (repeat)")
+	fs.Var(&metrics, "metrics", "RUNTIME=URL of the runtime's Prometheus metrics: its request rates over the steady state go in the report (repeat)")
 	fs.Var(&kubeletFlags, "kubelet-flag", "RUNTIME=FLAG, an extra kubelet flag for that runtime's node runs (repeat)")
 	pods := fs.Int("pods", 105, "pods per batch")
 	image := fs.String("image", "registry.k8s.io/e2e-test-images/busybox:1.29-2", "the container image (pulled before the batch, untimed)")
@@ -99,7 +100,7 @@ func run(ctx context.Context, cmd string, args []string) error {
 	if p.FloorConcurrency, err = ints(*floorConc); err != nil {
 		return err
 	}
-	if p.Targets, err = targets(runtimes, processes, kubeletFlags); err != nil {
+	if p.Targets, err = targets(runtimes, processes, kubeletFlags, metrics); err != nil {
 		return err
 	}
 	if p.Baseline == "" && len(p.Targets) > 1 {

@@ -10,6 +10,10 @@
 #   BENCH_OUT (e2e/reports/cribench/<instance>)  BENCH_ARGS (more cribench flags,
 #   e.g. another runtime: "--runtime crio=unix:///run/crio/crio.sock
 #   --process crio/crio=cmd:^/usr/bin/crio")
+#   BENCH_METRICS (127.0.0.1:19187: dockercri's metrics address; the report
+#   gets its CRI and Docker request rates over each steady state)
+#   BENCH_DCRI_ARGS (more dockercri flags, e.g. "--profiling" to take its CPU
+#   profile from http://$BENCH_METRICS/debug/pprof/profile while it runs)
 #   BENCH_SMOKE=1: 20 pods, one repeat, a 1-minute steady state, and the
 #   report checked for form (cribench validate), not for its figures.
 #
@@ -30,6 +34,7 @@ BENCH_REPEATS=${BENCH_REPEATS:-3}
 BENCH_STEADY=${BENCH_STEADY:-3m}
 BENCH_INTERVAL=${BENCH_INTERVAL:-10s}
 BENCH_OUT=${BENCH_OUT:-$E2E_REPO/e2e/reports/cribench/$INSTANCE}
+BENCH_METRICS=${BENCH_METRICS:-127.0.0.1:19187}
 BENCH_DATA=$E2E_DATA/cribench
 BENCH_RUN=$E2E_RUN/cribench
 DCRI_SOCK=$BENCH_RUN/dockercri.sock
@@ -54,12 +59,14 @@ dcri_answers() { "$BIN/crictl" --runtime-endpoint "unix://$DCRI_SOCK" version >/
 start_dockercri() {
 	mkdir -p "$BENCH_DATA/dockercri" "$BENCH_RUN" "$BENCH_OUT"
 	log "starting dockercri on $INSTANCE (log: $BENCH_OUT/dockercri.log)"
+	# shellcheck disable=SC2086 # BENCH_DCRI_ARGS is split on purpose
 	spawn "$DCRI_PIDFILE" "$BENCH_OUT/dockercri.log" "$E2E_REPO/bin/dockercri" \
 		--container-runtime-endpoint "unix://$DCRI_SOCK" --docker-endpoint "unix://$DOCKER_SOCK" \
 		--root-directory "$BENCH_DATA/dockercri" --pod-infra-container-image "$PAUSE" \
 		--registry-mirror "registry.k8s.io=http://$REGISTRY/k8s" \
 		--cni-bin-dir "$CNI_BIN_DIR" --cni-conf-dir "$BENCH_DATA/net.d" \
-		--cni-default-network 10.212.0.0/24 --cni-default-bridge dcrib0 -v 1
+		--cni-default-network 10.212.0.0/24 --cni-default-bridge dcrib0 -v 1 \
+		--metrics-bind-addr "$BENCH_METRICS" ${BENCH_DCRI_ARGS:-}
 	wait_for 30 dockercri dcri_answers || { tail -n 30 "$BENCH_OUT/dockercri.log" >&2; die "dockercri did not answer on $DCRI_SOCK"; }
 }
 
@@ -87,6 +94,7 @@ main() {
 		--process "containerd/containerd=pidfile:$CC_RUN/containerd.pid"
 		--process "containerd/shims=cmd:^\\S*containerd-shim\\S* .*-address $cc_sock( |$)"
 		--kubelet-flag "containerd=--containerd=$cc_sock"
+		--metrics "dockercri=http://$BENCH_METRICS/metrics"
 		--docker-endpoint "unix://$DOCKER_SOCK" --pause-image "$PAUSE"
 		--kubelet "$BIN/kubelet" --work-dir "$BENCH_DATA/work"
 		--pods "$BENCH_PODS" --repeats "$BENCH_REPEATS" --steady "$BENCH_STEADY" --interval "$BENCH_INTERVAL"
