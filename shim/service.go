@@ -179,7 +179,10 @@ func New(docker Docker, cfg Config) (*Service, error) {
 	var cacheCtx context.Context
 	cacheCtx, s.stopCache = context.WithCancel(context.Background())
 	s.docker, s.statuses.lists = withListCache(cacheCtx, docker, cfg.ListCacheMaxAge)
-	s.statuses.maxAge = cfg.ListCacheMaxAge
+	// The kubelet asks each container's status every 10 s (its log stats):
+	// an entry must outlive that to be of use. Events, not age, keep it
+	// current; the age only bounds what an unnoticed change could cost.
+	s.statuses.maxAge = max(cfg.ListCacheMaxAge, statusInspectMaxAge)
 	s.logs = crilog.NewManager(s.docker)
 	s.stats = newStatsManager(s.docker)
 	s.imageFS.ttl = imageFSCacheTTL

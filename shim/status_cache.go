@@ -10,6 +10,9 @@ import (
 	"dockercri/shim/listcache"
 )
 
+// statusInspectMaxAge bounds how long an inspection is reused.
+const statusInspectMaxAge = time.Minute
+
 // statusInspects keeps the inspections ContainerStatus made, for as long as
 // the list cache says nothing that could change them was received since
 // (listcache.Token): the kubelet asks every container's status every 10 s
