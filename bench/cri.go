@@ -19,6 +19,9 @@ import (
 // for every other pod of the batch in the runtime's queues.
 const callTimeout = 4 * time.Minute
 
+// removeTimeout bounds removing one run's pods.
+const removeTimeout = 5 * time.Minute
+
 // CRI is a client of one CRI endpoint (runtime and image service).
 type CRI struct {
 	Endpoint string
@@ -120,6 +123,11 @@ func (c *CRI) Remove(ctx context.Context, run string) error {
 	if run != "" {
 		labels["cribench.run"] = run
 	}
+	// The whole removal is bounded: a runtime that stops answering (dockerd
+	// 20.10 before .27 can deadlock when many containers leave Docker's
+	// networks at once, moby#46661) fails the run instead of hanging it.
+	ctx, cancelAll := context.WithTimeout(ctx, removeTimeout)
+	defer cancelAll()
 	lctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	pods, err := c.rt.ListPodSandbox(lctx, &runtimeapi.ListPodSandboxRequest{Filter: &runtimeapi.PodSandboxFilter{LabelSelector: labels}})

@@ -133,6 +133,8 @@ func (f *Floor) Remove(ctx context.Context, run string) error {
 	if run != "" {
 		filter = "cribench.run=" + run
 	}
+	ctx, cancelAll := context.WithTimeout(ctx, removeTimeout)
+	defer cancelAll()
 	lctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	list, err := f.docker.ContainerList(lctx, client.ContainerListOptions{All: true, Filters: client.Filters{}.Add("label", filter)})

@@ -238,16 +238,21 @@ func cycles() int {
 }
 
 // TestCNICreateDeleteCycles: sequential pod create/delete cycles leave no
-// address allocated, no interface and no iptables rule behind.
+// address allocated, no interface and no iptables rule behind, and
+// dockercri's memory grows by less than 5 MiB over them (cribench's churn
+// goal), its file descriptors and goroutines back where they were.
 func TestCNICreateDeleteCycles(t *testing.T) {
 	n := newCNINet(t, "dcrit3", "10.209.3.0/26")
-	d := framework.StartDockercri(t, n.args...)
+	metrics := freeAddr(t)
+	d := framework.StartDockercri(t, append(n.args, "--metrics-bind-addr", metrics)...)
 	removePodsAfter(t, "cycle")
 	cfg := podConfig(t, "cycle")
 	cfg.PortMappings = []*runtimeapi.PortMapping{{Protocol: runtimeapi.Protocol_TCP, ContainerPort: 80, HostPort: 12081}}
 	// One cycle first: it creates the bridge and portmap's chains, which stay.
 	stopAndRemovePod(t, d, runPod(t, d, cfg))
 	links, rules := countLines(t, "ip", "-o", "link"), countLines(t, "iptables-save")
+	c := &chaos{t: t, d: d, metrics: metrics}
+	before, rss := c.sample(), residentKiB(t, d.Pid())
 	start := time.Now()
 	total := cycles()
 	for i := 0; i < total; i++ {
@@ -268,6 +273,34 @@ func TestCNICreateDeleteCycles(t *testing.T) {
 	if got := countLines(t, "iptables-save"); got != rules {
 		t.Fatalf("%d iptables-save lines after the cycles, %d before", got, rules)
 	}
+	after := c.settle(before)
+	grown := residentKiB(t, d.Pid()) - rss
+	t.Logf("dockercri after %d cycles: RSS %+d KiB, %d→%d fds, %d→%d goroutines", total, grown, before.fds, after.fds, before.goroutines, after.goroutines)
+	if after.fds > before.fds+chaosFDSlack || after.goroutines > before.goroutines+chaosGSlack {
+		t.Errorf("fds %d→%d, goroutines %d→%d over the cycles", before.fds, after.fds, before.goroutines, after.goroutines)
+	}
+	if total >= 1000 && grown >= 5<<10 {
+		t.Errorf("dockercri's RSS grew %d KiB over %d cycles, want < 5 MiB", grown, total)
+	}
+}
+
+// residentKiB is a process's resident set (VmRSS) in KiB.
+func residentKiB(t *testing.T, pid int) int {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			var kib int
+			if _, err := fmt.Sscan(strings.TrimSuffix(strings.TrimSpace(v), " kB"), &kib); err == nil {
+				return kib
+			}
+		}
+	}
+	t.Fatalf("no VmRSS for pid %d", pid)
+	return 0
 }
 
 func countLines(t *testing.T, name string, args ...string) int {

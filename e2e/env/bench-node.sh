@@ -6,6 +6,8 @@
 # floor on the same dockerd, each through the e2e's kubelet (e2e/bin/kubelet)
 # for the node runs. Runtimes alternate within each repeat.
 #
+#   BENCH_HOST_NETWORK (false: the pods on each runtime's CNI bridge, as a
+#   Kubernetes node's; true: in the host's network)
 #   BENCH_PODS (105)  BENCH_REPEATS (3)  BENCH_STEADY (3m)  BENCH_INTERVAL (10s)
 #   BENCH_OUT (e2e/reports/cribench/<instance>)  BENCH_ARGS (more cribench flags,
 #   e.g. another runtime: "--runtime crio=unix:///run/crio/crio.sock
@@ -97,7 +99,7 @@ main() {
 		--metrics "dockercri=http://$BENCH_METRICS/metrics"
 		--docker-endpoint "unix://$DOCKER_SOCK" --pause-image "$PAUSE"
 		--kubelet "$BIN/kubelet" --work-dir "$BENCH_DATA/work"
-		--pods "$BENCH_PODS" --repeats "$BENCH_REPEATS" --steady "$BENCH_STEADY" --interval "$BENCH_INTERVAL"
+		--host-network="${BENCH_HOST_NETWORK:-false}" --pods "$BENCH_PODS" --repeats "$BENCH_REPEATS" --steady "$BENCH_STEADY" --interval "$BENCH_INTERVAL"
 		--baseline containerd --out "$BENCH_OUT" ${BENCH_ARGS:-}
 	)
 	log "cribench compare: ${BENCH_PODS} pods, ${BENCH_REPEATS} repeat(s), steady ${BENCH_STEADY} (report: $BENCH_OUT)"
