@@ -198,10 +198,11 @@ func TestRequestRates(t *testing.T) {
 		"dockercri_docker_request_duration_seconds_sum{method=\"ContainerList\"} 1\n" +
 		"dockercri_docker_request_duration_seconds_count{method=\"ContainerList\"} %d\n" +
 		"# TYPE go_goroutines gauge\ngo_goroutines 12\n" +
-		"# TYPE x_errors_total counter\nx_errors_total %d\n"
+		"# TYPE x_request_errors_total counter\nx_request_errors_total %d\n" +
+		"# TYPE go_memstats_mallocs_total counter\ngo_memstats_mallocs_total %d\n"
 	n := 10
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		fmt.Fprintf(w, body, n, n, n/10)
+		fmt.Fprintf(w, body, n, n, n/10, n*100)
 	}))
 	defer srv.Close()
 	before, err := requestCounts(srv.URL)
@@ -216,10 +217,10 @@ func TestRequestRates(t *testing.T) {
 	got := rates(before, after, 10*time.Second)
 	want := map[string]float64{
 		`dockercri_docker_request_duration_seconds{method=ContainerList}`: 2,
-		"x_errors_total": 0.2,
+		"x_request_errors_total": 0.2,
 	}
 	if len(got) != len(want) {
-		t.Fatalf("rates = %v, want %v (gauges left out)", got, want)
+		t.Fatalf("rates = %v, want %v (gauges and other counters left out)", got, want)
 	}
 	for k, w := range want {
 		if d := got[k] - w; d > 1e-9 || d < -1e-9 {

@@ -87,9 +87,9 @@ func Node(ctx context.Context, k *Kubelet, cri *CRI, w Workload, o NodeRun, tick
 	return run
 }
 
-// requestCounts reads the request counters a runtime serves: every
-// histogram's count and every counter whose name ends in _total, by name
-// and labels. nil without a URL.
+// requestCounts reads the request counters a runtime serves: the count of
+// every histogram and the value of every counter whose name speaks of
+// requests, by name and labels. nil without a URL.
 func requestCounts(url string) (map[string]float64, error) {
 	if url == "" {
 		return nil, nil
@@ -107,6 +107,9 @@ func requestCounts(url string) (map[string]float64, error) {
 	}
 	out := map[string]float64{}
 	for name, f := range families {
+		if !strings.Contains(name, "request") {
+			continue
+		}
 		for _, m := range f.GetMetric() {
 			key := name + labels(m.GetLabel())
 			switch {
