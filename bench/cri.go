@@ -73,26 +73,9 @@ func (c *CRI) Pull(ctx context.Context, image string) error {
 func (c *CRI) Batch(ctx context.Context, w Workload, runtime string, repeat, concurrency int, tick func()) report.Run {
 	id := runID(report.KindBatch, runtime, repeat)
 	run := report.Run{Kind: report.KindBatch, Runtime: runtime, Endpoint: c.Endpoint, Repeat: repeat, Concurrency: concurrency}
-	var mu sync.Mutex
-	run.Start = time.Now()
-	errs := parallel(w.Pods, concurrency, func(i int) error {
-		err := c.startPod(ctx, w, id, i)
-		if err == nil {
-			lat := time.Since(run.Start)
-			mu.Lock()
-			run.Pods = append(run.Pods, report.PodSample{Name: podName(id, i), Latency: lat})
-			mu.Unlock()
-		}
-		tick()
-		return err
-	})
-	finish(&run)
-	cleanupStart := time.Now()
-	if err := c.Remove(ctx, id); err != nil {
-		errs = append(errs, err)
-	}
-	run.Cleanup = time.Since(cleanupStart)
-	run.Error = summarizeErrors(errs)
+	timeBatch(&run, id, w.Pods, tick,
+		func(i int) error { return c.startPod(ctx, w, id, i) },
+		func() error { return c.Remove(ctx, id) })
 	return run
 }
 
@@ -174,6 +157,32 @@ func (c *CRI) ContainerStarts(ctx context.Context) (map[string]time.Time, error)
 		}
 	}
 	return starts, nil
+}
+
+// timeBatch starts pods 0..n-1 of run id with start, at most
+// run.Concurrency at a time, each pod's latency from the batch's start to
+// start's return, then removes them; run gets the figures and errors.
+func timeBatch(run *report.Run, id string, n int, tick func(), start func(i int) error, remove func() error) {
+	var mu sync.Mutex
+	run.Start = time.Now()
+	errs := parallel(n, run.Concurrency, func(i int) error {
+		err := start(i)
+		if err == nil {
+			lat := time.Since(run.Start)
+			mu.Lock()
+			run.Pods = append(run.Pods, report.PodSample{Name: podName(id, i), Latency: lat})
+			mu.Unlock()
+		}
+		tick()
+		return err
+	})
+	finish(run)
+	cleanupStart := time.Now()
+	if err := remove(); err != nil {
+		errs = append(errs, err)
+	}
+	run.Cleanup = time.Since(cleanupStart)
+	run.Error = summarizeErrors(errs)
 }
 
 // parallel runs f(0..n-1), at most limit at a time (0: all), and returns

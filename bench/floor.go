@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/moby/moby/client"
@@ -63,26 +62,9 @@ func (f *Floor) Ready(ctx context.Context, w Workload) error {
 func (f *Floor) Batch(ctx context.Context, w Workload, repeat, concurrency int, tick func()) report.Run {
 	id := runID(report.KindDockerFloor, "docker", repeat)
 	run := report.Run{Kind: report.KindDockerFloor, Runtime: "docker", Endpoint: f.Endpoint, Repeat: repeat, Concurrency: concurrency}
-	var mu sync.Mutex
-	run.Start = time.Now()
-	errs := parallel(w.Pods, concurrency, func(i int) error {
-		err := f.startPod(ctx, w, id, i)
-		if err == nil {
-			lat := time.Since(run.Start)
-			mu.Lock()
-			run.Pods = append(run.Pods, report.PodSample{Name: podName(id, i), Latency: lat})
-			mu.Unlock()
-		}
-		tick()
-		return err
-	})
-	finish(&run)
-	cleanupStart := time.Now()
-	if err := f.Remove(ctx, id); err != nil {
-		errs = append(errs, err)
-	}
-	run.Cleanup = time.Since(cleanupStart)
-	run.Error = summarizeErrors(errs)
+	timeBatch(&run, id, w.Pods, tick,
+		func(i int) error { return f.startPod(ctx, w, id, i) },
+		func() error { return f.Remove(ctx, id) })
 	return run
 }
 
