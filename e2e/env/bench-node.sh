@@ -8,7 +8,7 @@
 #
 #   BENCH_HOST_NETWORK (false: the pods on each runtime's CNI bridge, as a
 #   Kubernetes node's; true: in the host's network)
-#   BENCH_PODS (105)  BENCH_REPEATS (3)  BENCH_STEADY (3m)  BENCH_INTERVAL (10s)
+#   BENCH_PODS (105)  BENCH_REPEATS (3)  BENCH_STEADY (2m)  BENCH_INTERVAL (10s)
 #   BENCH_OUT (e2e/reports/cribench/<instance>)  BENCH_ARGS (more cribench flags,
 #   e.g. another runtime: "--runtime crio=unix:///run/crio/crio.sock
 #   --process crio/crio=cmd:^/usr/bin/crio")
@@ -33,7 +33,7 @@ if [[ -n ${BENCH_SMOKE:-} ]]; then
 fi
 BENCH_PODS=${BENCH_PODS:-105}
 BENCH_REPEATS=${BENCH_REPEATS:-3}
-BENCH_STEADY=${BENCH_STEADY:-3m}
+BENCH_STEADY=${BENCH_STEADY:-2m}
 BENCH_INTERVAL=${BENCH_INTERVAL:-10s}
 BENCH_OUT=${BENCH_OUT:-$E2E_REPO/e2e/reports/cribench/$INSTANCE}
 BENCH_METRICS=${BENCH_METRICS:-127.0.0.1:19187}
