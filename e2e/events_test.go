@@ -124,6 +124,21 @@ func TestContainerEvents(t *testing.T) {
 	}
 }
 
+// restartDockerd stops and starts the private dockerd, starting it again at
+// the test's end should the start fail midway.
+func restartDockerd(t *testing.T) {
+	t.Helper()
+	framework.DockerdStop(t)
+	restarted := false
+	t.Cleanup(func() {
+		if !restarted {
+			framework.DockerdStart(t)
+		}
+	})
+	framework.DockerdStart(t)
+	restarted = true
+}
+
 // TestContainerEventsAcrossDockerRestart stops and starts the private
 // dockerd under a subscribed client: the same stream goes on and carries
 // the events of a container made afterwards. dockercri resubscribes to
@@ -136,15 +151,7 @@ func TestContainerEventsAcrossDockerRestart(t *testing.T) {
 	removePodsAfter(t, "events-restart")
 	stream := subscribeEvents(t, d)
 
-	framework.DockerdStop(t)
-	restarted := false
-	t.Cleanup(func() {
-		if !restarted {
-			framework.DockerdStart(t)
-		}
-	})
-	framework.DockerdStart(t)
-	restarted = true
+	restartDockerd(t)
 
 	pod := podConfig(t, "events-restart")
 	podID := runPod(t, d, pod)

@@ -83,15 +83,7 @@ func TestListCacheFollowsDocker(t *testing.T) {
 		return l == exited && s == exited
 	})
 
-	framework.DockerdStop(t)
-	restarted := false
-	t.Cleanup(func() {
-		if !restarted {
-			framework.DockerdStart(t)
-		}
-	})
-	framework.DockerdStart(t)
-	restarted = true
+	restartDockerd(t)
 	within("after Docker's restart the pod is not ready", 15*time.Second, func(_, _ runtimeapi.ContainerState, p runtimeapi.PodSandboxState) bool {
 		return p == runtimeapi.PodSandboxState_SANDBOX_NOTREADY
 	})

@@ -46,12 +46,20 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	t.Fatalf("not within 5 s: %s", what)
 }
 
-func TestListCache(t *testing.T) {
+// withListCacheOn serves a Service with the list cache on, once its event
+// subscription is open.
+func withListCacheOn(t *testing.T) (*fakeDocker, *testClients) {
+	t.Helper()
 	f := fakeWithImages()
 	f.events.subscribed = make(chan struct{}, 8)
 	c := newTestClients(t, f, func(cfg *Config) { cfg.ListCacheMaxAge = time.Minute })
 	t.Cleanup(c.svc.Close)
 	<-f.events.subscribed
+	return f, c
+}
+
+func TestListCache(t *testing.T) {
+	f, c := withListCacheOn(t)
 	sb := sandboxConfig("web")
 	id := runSandbox(t, c, sb)
 	ctr := createContainer(t, c, id, sb, "a")
@@ -150,11 +158,7 @@ func TestImageNamesCache(t *testing.T) {
 // TestStatusInspectCache: with the list cache, a container's status is
 // inspected again only once something was received or done since.
 func TestStatusInspectCache(t *testing.T) {
-	f := fakeWithImages()
-	f.events.subscribed = make(chan struct{}, 8)
-	c := newTestClients(t, f, func(cfg *Config) { cfg.ListCacheMaxAge = time.Minute })
-	t.Cleanup(c.svc.Close)
-	<-f.events.subscribed
+	f, c := withListCacheOn(t)
 	sb := sandboxConfig("web")
 	ctr := createContainer(t, c, runSandbox(t, c, sb), sb, "a")
 	status := func() runtimeapi.ContainerState {
