@@ -13,6 +13,8 @@ import (
 	"sync"
 
 	"k8s.io/klog/v2"
+
+	"dockercri/shim/legacy"
 )
 
 // A sandbox checkpoint is the part of a pod's state that must outlive its
@@ -113,6 +115,14 @@ type checkpointStore struct {
 func openCheckpointStore(dir string) (*checkpointStore, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("checkpoint directory: %w", err)
+	}
+	// cri-dockerd and dockershim keep their checkpoints in the same
+	// layout (<root>/sandbox/<id>); a root directory of theirs given as
+	// dockercri's would have theirs removed below as unreadable.
+	if theirs, err := legacy.Any(dir); err != nil {
+		return nil, fmt.Errorf("checkpoint directory: %w", err)
+	} else if theirs {
+		return nil, fmt.Errorf("checkpoint directory %s holds cri-dockerd's or dockershim's checkpoints: give dockercri a --root-directory of its own and name theirs with --adopt-checkpoints-from", dir)
 	}
 	s := &checkpointStore{dir: dir, byID: map[string]*sandboxCheckpoint{}}
 	entries, err := os.ReadDir(dir)

@@ -468,6 +468,13 @@ func (f *fakeDocker) ContainerInspect(_ context.Context, id string, _ client.Con
 	if c == nil {
 		return client.ContainerInspectResult{}, noSuchContainer(id)
 	}
+	// Docker gives an address only to a container on one of its networks.
+	networks := map[string]*network.EndpointSettings{
+		network.NetworkBridge: {IPAddress: netip.MustParseAddr("172.17.0.2")},
+	}
+	if hc := c.hostConfig; hc != nil && (hc.NetworkMode.IsNone() || hc.NetworkMode.IsHost()) {
+		networks = map[string]*network.EndpointSettings{}
+	}
 	return client.ContainerInspectResult{Container: container.InspectResponse{
 		ID:      c.id,
 		Name:    "/" + c.name,
@@ -482,12 +489,10 @@ func (f *fakeDocker) ContainerInspect(_ context.Context, id string, _ client.Con
 			FinishedAt: dockerTime(c.finished),
 			Pid:        map[bool]int{true: 4242}[c.state == "running"],
 		},
-		HostConfig:     c.hostConfig,
-		ResolvConfPath: f.resolvPath(c.id),
-		Config:         c.config,
-		NetworkSettings: &container.NetworkSettings{Networks: map[string]*network.EndpointSettings{
-			network.NetworkBridge: {IPAddress: netip.MustParseAddr("172.17.0.2")},
-		}},
+		HostConfig:      c.hostConfig,
+		ResolvConfPath:  f.resolvPath(c.id),
+		Config:          c.config,
+		NetworkSettings: &container.NetworkSettings{Networks: networks},
 	}}, nil
 }
 

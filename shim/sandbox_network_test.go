@@ -21,6 +21,9 @@ type fakeNetwork struct {
 	notReady error
 	warning  string
 	addErr   error
+	addrErr  error
+	inNetNS  map[string][]string // Addresses' answers, by namespace path
+	dels     []cni.Pod
 	calls    []string
 	pods     map[string]cni.Pod // attached, by sandbox ID
 }
@@ -50,10 +53,21 @@ func (n *fakeNetwork) Setup(_ context.Context, p cni.Pod) ([]string, error) {
 	return []string{"10.1.0.5", "fd00::5"}, nil
 }
 
+func (n *fakeNetwork) Addresses(_ context.Context, p cni.Pod) ([]string, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.calls = append(n.calls, "ADDRESSES "+p.ID+" netns="+p.NetNS)
+	if n.addrErr != nil {
+		return nil, n.addrErr
+	}
+	return n.inNetNS[p.NetNS], nil
+}
+
 func (n *fakeNetwork) Teardown(_ context.Context, p cni.Pod) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.calls = append(n.calls, "DEL "+p.ID+" netns="+p.NetNS)
+	n.dels = append(n.dels, p)
 	delete(n.pods, p.ID)
 	return nil
 }

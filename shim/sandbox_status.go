@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 
 	"github.com/moby/moby/api/types/container"
+	"k8s.io/klog/v2"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
@@ -24,6 +25,11 @@ func (s *Service) PodSandboxStatus(ctx context.Context, req *runtimeapi.PodSandb
 			return &runtimeapi.PodSandboxStatusResponse{Status: statusFromCheckpoint(id, cp)}, nil
 		}
 		return nil, notFound("pod sandbox %q", id)
+	}
+	if _, err := s.ensureAdopted(ctx, in, true); err != nil {
+		// As dockershim did for a pod whose address it could not read:
+		// reported without one, so the kubelet replaces it.
+		klog.ErrorS(err, "Pod sandbox reported without its addresses", "sandbox", in.ID)
 	}
 	st, err := s.sandboxStatus(in)
 	if err != nil {

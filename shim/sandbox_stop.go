@@ -38,6 +38,11 @@ func (s *Service) StopPodSandbox(ctx context.Context, req *runtimeapi.StopPodSan
 		return &runtimeapi.StopPodSandboxResponse{}, nil
 	}
 	id = in.ID
+	// A pod adopted from another runtime gets its checkpoint now if it
+	// has none yet, so that its DEL below is not skipped.
+	if _, err := s.ensureAdopted(ctx, in, false); err != nil {
+		return nil, err
+	}
 	members, err := s.podContainers(ctx, id)
 	if err != nil {
 		return nil, err

@@ -64,6 +64,11 @@ type Config struct {
 	// asking Docker again at least this often (shim/listcache); 0 asks
 	// Docker every time.
 	ListCacheMaxAge time.Duration
+	// AdoptCheckpointsFrom are the root directories of the dockershim or
+	// cri-dockerd that ran this node's pods before (their checkpoints are
+	// <dir>/sandbox/<id>): read, never written, when a pod they started is
+	// adopted (shim/legacy).
+	AdoptCheckpointsFrom []string
 }
 
 // PodNetwork is the pod network plugin; *cni.Network is the real one.
@@ -75,6 +80,10 @@ type PodNetwork interface {
 	Warning() string
 	Setup(ctx context.Context, pod cni.Pod) ([]string, error)
 	Teardown(ctx context.Context, pod cni.Pod) error
+	// Addresses reads an attached pod's addresses from its namespace: for
+	// pods adopted from dockershim or cri-dockerd, whose ADD result
+	// dockercri never saw.
+	Addresses(ctx context.Context, pod cni.Pod) ([]string, error)
 }
 
 var _ PodNetwork = (*cni.Network)(nil)
@@ -202,11 +211,15 @@ func (s *Service) isPinned(tags []string) bool {
 	return false
 }
 
-// Resume restarts the copiers of the containers that have a log path,
-// after a dockercri restart: running ones are followed again, exited ones
-// get what they wrote after the last entry in their file.
+// Resume, at start, cleans up interrupted network setups, adopts the pods
+// another runtime started (sandbox_adopt.go), and restarts the copiers of
+// the containers that have a log path: running ones are followed again,
+// exited ones get what they wrote after the last entry in their file.
 func (s *Service) Resume(ctx context.Context) error {
 	s.resumeNetworks(ctx)
+	if err := s.adoptAll(ctx); err != nil {
+		return err
+	}
 	list, err := listOurs(ctx, s.docker, translate.ContainerTypeContainer, true)
 	if err != nil {
 		return err

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -31,6 +33,7 @@ type options struct {
 	metricsAddr                                   string
 	profiling                                     bool
 	mirrors                                       translate.Mirrors
+	adoptFrom                                     []string
 	showVersion                                   bool
 }
 
@@ -70,6 +73,7 @@ func parseFlags(args []string, out io.Writer) (*options, error) {
 	fs.StringVar(&o.metricsAddr, "metrics-bind-addr", "", "host:port to serve Prometheus metrics on at /metrics, e.g. 127.0.0.1:9090 (off when empty)")
 	fs.BoolVar(&o.profiling, "profiling", false, "serve Go's pprof at /debug/pprof/ on the metrics address (needs --metrics-bind-addr)")
 	fs.BoolVar(&o.showVersion, "version", false, "print version and exit")
+	fs.Func("adopt-checkpoints-from", "root directory of the cri-dockerd or dockershim that ran this node's pods (/var/lib/cri-dockerd, /var/lib/dockershim): their sandbox checkpoints are read, never changed, to adopt those pods (repeatable, or comma-separated)", o.addAdoptFrom)
 	fs.Func("registry-mirror", "pull a registry's images from a mirror: <registry>=<url>, e.g. registry.k8s.io=http://127.0.0.1:5000/k8s (repeatable)", o.addMirror)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -92,6 +96,16 @@ func parseFlags(args []string, out io.Writer) (*options, error) {
 		return nil, errUsage
 	}
 	return o, nil
+}
+
+func (o *options) addAdoptFrom(v string) error {
+	for _, dir := range strings.Split(v, ",") {
+		if !filepath.IsAbs(dir) {
+			return fmt.Errorf("%q: want an absolute directory", dir)
+		}
+		o.adoptFrom = append(o.adoptFrom, filepath.Clean(dir))
+	}
+	return nil
 }
 
 func (o *options) addMirror(v string) error {
@@ -118,6 +132,8 @@ func (o *options) validate() error {
 		return errors.New("--docker-endpoint is empty")
 	case o.rootDir == "":
 		return errors.New("--root-directory is empty")
+	case slices.Contains(o.adoptFrom, filepath.Clean(o.rootDir)):
+		return fmt.Errorf("--adopt-checkpoints-from=%s is also --root-directory: dockercri needs a directory of its own", o.rootDir)
 	case o.pullDeadline <= 0:
 		return fmt.Errorf("--image-pull-progress-deadline=%s: want a positive duration", o.pullDeadline)
 	case o.listCacheMaxAge < 0:

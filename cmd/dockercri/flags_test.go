@@ -36,6 +36,7 @@ func TestParseFlagsAccepts(t *testing.T) {
 		"--restrict-oom-score-adj", "false", "--cni-bin-dir", "/a,/b", "--metrics-bind-addr", "127.0.0.1:9090",
 		"--streaming-tls-cert", "c.pem", "--streaming-tls-key", "k.pem", "--streaming-tls-client-ca", "ca.pem",
 		"--registry-mirror", "registry.k8s.io=http://127.0.0.1:5000/k8s", "--registry-mirror", "docker.io=http://127.0.0.1:5000/hub",
+		"--adopt-checkpoints-from", "/var/lib/cri-dockerd/", "--adopt-checkpoints-from", "/var/lib/dockershim,/srv/old",
 		"-v", "4",
 	}, &bytes.Buffer{})
 	if err != nil {
@@ -43,6 +44,9 @@ func TestParseFlagsAccepts(t *testing.T) {
 	}
 	if o.endpoint != "fd://" || len(o.cniBinDirs) != 2 || len(o.mirrors) != 2 || o.restrictOOM != "false" {
 		t.Fatalf("options = %+v", o)
+	}
+	if got := strings.Join(o.adoptFrom, " "); got != "/var/lib/cri-dockerd /var/lib/dockershim /srv/old" {
+		t.Fatalf("adoptFrom = %s", got)
 	}
 }
 
@@ -63,6 +67,9 @@ func TestParseFlagsRefuses(t *testing.T) {
 		{name: "endpoint scheme", give: []string{"--container-runtime-endpoint", "tcp://1.2.3.4:1"}, want: "--container-runtime-endpoint"},
 		{name: "empty docker endpoint", give: []string{"--docker-endpoint", ""}, want: "--docker-endpoint"},
 		{name: "empty root", give: []string{"--root-directory", ""}, want: "--root-directory"},
+		{name: "relative adopt dir", give: []string{"--adopt-checkpoints-from", "var/lib/cri-dockerd"}, want: "want an absolute directory"},
+		{name: "adopt dir is the root", give: []string{"--root-directory", "/var/lib/cri-dockerd", "--adopt-checkpoints-from", "/var/lib/cri-dockerd/"},
+			want: "is also --root-directory"},
 		{name: "pull deadline", give: []string{"--image-pull-progress-deadline", "0s"}, want: "--image-pull-progress-deadline"},
 		{name: "pull deadline not a duration", give: []string{"--image-pull-progress-deadline", "soon"}, want: "image-pull-progress-deadline"},
 		{name: "request timeout", give: []string{"--runtime-request-timeout", "-1s"}, want: "--runtime-request-timeout"},

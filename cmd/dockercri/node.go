@@ -92,6 +92,7 @@ func newNode(o *options) (_ *node, retErr error) {
 		Mirrors:                   o.mirrors,
 		Metrics:                   m,
 		ListCacheMaxAge:           o.listCacheMaxAge,
+		AdoptCheckpointsFrom:      o.adoptFrom,
 	})
 	if err != nil {
 		return nil, err
