@@ -5,12 +5,15 @@ go 1.26.8
 tool sigs.k8s.io/cri-tools/cmd/crictl
 
 require (
+	github.com/containernetworking/cni v1.3.1
 	github.com/creack/pty v1.1.24
+	github.com/davecgh/go-spew v1.1.2-0.20180830191138-d8f796af33cc
 	github.com/gorilla/websocket v1.5.4-0.20250319132907-e064f32e3674
 	github.com/onsi/ginkgo/v2 v2.25.0
 	github.com/onsi/gomega v1.38.0
 	google.golang.org/grpc v1.75.0
 	google.golang.org/protobuf v1.36.8
+	k8s.io/apimachinery v0.34.0-rc.2
 	k8s.io/client-go v0.34.0-rc.2
 	k8s.io/cri-api v0.34.0-rc.2
 	k8s.io/utils v0.0.0-20250604170112-4c0f3b243397
@@ -28,7 +31,6 @@ require (
 	github.com/cenkalti/backoff/v5 v5.0.2 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/cpuguy83/go-md2man/v2 v2.0.7 // indirect
-	github.com/davecgh/go-spew v1.1.2-0.20180830191138-d8f796af33cc // indirect
 	github.com/distribution/reference v0.6.0 // indirect
 	github.com/docker/docker v28.3.3+incompatible // indirect
 	github.com/docker/go-units v0.5.0 // indirect
@@ -92,7 +94,6 @@ require (
 	gopkg.in/inf.v0 v0.9.1 // indirect
 	gopkg.in/yaml.v3 v3.0.1 // indirect
 	k8s.io/api v0.34.0-rc.2 // indirect
-	k8s.io/apimachinery v0.34.0-rc.2 // indirect
 	k8s.io/cli-runtime v0.34.0-rc.2 // indirect
 	k8s.io/component-base v0.34.0-rc.2 // indirect
 	k8s.io/cri-client v0.34.0-rc.2 // indirect

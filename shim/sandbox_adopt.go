@@ -1,13 +1,16 @@
 package shim
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io/fs"
+	"slices"
 	"strconv"
 
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/network"
 	"k8s.io/klog/v2"
 
 	"dockercri/shim/legacy"
@@ -69,6 +72,13 @@ func (s *Service) adoptionCheckpoint(ctx context.Context, in container.InspectRe
 				Protocol: pm.Protocol, ContainerPort: pm.ContainerPort, HostPort: pm.HostPort, HostIP: pm.HostIP,
 			})
 		}
+	} else if in.HostConfig != nil {
+		// Without their checkpoint (not named, absent, corrupt) the host
+		// ports are still known: both runtimes also gave them to Docker as
+		// the pause container's port bindings, which Docker keeps on the
+		// "none" network too. Without them, DEL would leave portmap's rules
+		// forwarding to an address host-local hands out again.
+		cp.PortMappings = portMappingsOf(in.HostConfig.PortBindings)
 	}
 	// dockershim and cri-dockerd put a CNI pod on Docker's "none" network
 	// and attached it with the node's plugin, the one dockercri is given.
@@ -133,4 +143,27 @@ func (s *Service) adoptAll(ctx context.Context) error {
 		klog.InfoS("Adopted the pod sandboxes of another runtime", "count", strconv.Itoa(adopted))
 	}
 	return nil
+}
+
+// portMappingsOf reads host ports back from a container's port bindings,
+// in a stable order.
+func portMappingsOf(bindings network.PortMap) []portMapping {
+	var out []portMapping
+	for port, list := range bindings {
+		for _, b := range list {
+			hostPort, err := strconv.ParseUint(b.HostPort, 10, 16)
+			if err != nil || hostPort == 0 || !port.IsValid() {
+				continue
+			}
+			pm := portMapping{Protocol: string(port.Proto()), ContainerPort: int32(port.Num()), HostPort: int32(hostPort)}
+			if b.HostIP.IsValid() && !b.HostIP.IsUnspecified() {
+				pm.HostIP = b.HostIP.String()
+			}
+			out = append(out, pm)
+		}
+	}
+	slices.SortFunc(out, func(a, b portMapping) int {
+		return cmp.Or(cmp.Compare(a.HostPort, b.HostPort), cmp.Compare(a.Protocol, b.Protocol), cmp.Compare(a.HostIP, b.HostIP))
+	})
+	return out
 }

@@ -2,6 +2,7 @@ package shim
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -26,6 +27,7 @@ type adoptionEnv struct {
 	c       *testClients
 	net     *fakeNetwork
 	oldRoot string
+	ports   []*runtimeapi.PortMapping // of the pods legacyPod makes
 }
 
 func newAdoptionEnv(t *testing.T) *adoptionEnv {
@@ -42,6 +44,7 @@ func newAdoptionEnv(t *testing.T) *adoptionEnv {
 func (e *adoptionEnv) legacyPod(t *testing.T, name, fixture string, hostNetwork bool) string {
 	t.Helper()
 	cfg := sandboxConfig(name)
+	cfg.PortMappings = e.ports
 	if hostNetwork {
 		cfg.Linux = &runtimeapi.LinuxPodSandboxConfig{SecurityContext: &runtimeapi.LinuxSandboxSecurityContext{
 			NamespaceOptions: &runtimeapi.NamespaceOption{Network: runtimeapi.NamespaceMode_NODE},
@@ -217,5 +220,31 @@ func TestCheckpointStoreRefusesAnotherRuntimesDirectory(t *testing.T) {
 		if _, err := os.Stat(f); err != nil {
 			t.Fatalf("%s: %v", f, err)
 		}
+	}
+}
+
+// TestAdoptionPortsFromDocker: without the other runtime's checkpoint, the
+// host ports come from the pause container's port bindings (both runtimes
+// set them), so DEL still removes portmap's rules.
+func TestAdoptionPortsFromDocker(t *testing.T) {
+	e := newAdoptionEnv(t)
+	e.ports = []*runtimeapi.PortMapping{
+		{Protocol: runtimeapi.Protocol_UDP, ContainerPort: 53, HostPort: 5353, HostIp: "127.0.0.1"},
+		{Protocol: runtimeapi.Protocol_TCP, ContainerPort: 80, HostPort: 8080},
+		{Protocol: runtimeapi.Protocol_TCP, ContainerPort: 81}, // exposed only: no host port
+	}
+	id := e.legacyPod(t, "web", "", false)
+	if _, err := e.c.runtime.StopPodSandbox(testContext(t), &runtimeapi.StopPodSandboxRequest{PodSandboxId: id}); err != nil {
+		t.Fatal(err)
+	}
+	e.net.mu.Lock()
+	defer e.net.mu.Unlock()
+	if len(e.net.dels) != 1 {
+		t.Fatalf("DELs = %+v", e.net.dels)
+	}
+	got := fmt.Sprint(e.net.dels[0].Ports)
+	want := "[{5353 53 udp 127.0.0.1} {8080 80 tcp }]" // by host port
+	if got != want {
+		t.Fatalf("DEL ports = %s, want %s", got, want)
 	}
 }

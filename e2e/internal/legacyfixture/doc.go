@@ -1,0 +1,37 @@
+// Package legacyfixture writes sandbox checkpoints exactly as cri-dockerd and
+// dockershim wrote them, for the takeover e2e test.
+//
+// Both runtimes store, under <root>/sandbox/<sandbox id>, the JSON of a
+// PodSandboxCheckpoint whose checksum is fnv32a over a spew dump ("%#v") of
+// its CheckpointData value. A spew dump names every type by its package's
+// name, so the types must live in packages of the same names as the
+// originals: core and config (cri-dockerd: core.CheckpointData,
+// []*config.PortMapping, *config.Protocol) and dockershim (dockershim's
+// three types). Those packages are this one's subpackages; their fields and
+// JSON tags are the originals', in the same order.
+package legacyfixture
+
+import (
+	"hash/fnv"
+
+	"github.com/davecgh/go-spew/spew"
+)
+
+// Checksum is the checksum both runtimes compute over a checkpoint's data
+// (cri-dockerd store/checksum.go, Kubernetes pkg/util/hash DeepHashObject as
+// of 1.23): fnv32a of the spew dump below. data must be the CheckpointData
+// value, not a pointer to it, as they pass it.
+func Checksum(data any) uint64 {
+	h := fnv.New32a()
+	printer := spew.ConfigState{Indent: " ", SortKeys: true, DisableMethods: true, SpewKeys: true}
+	printer.Fprintf(h, "%#v", data)
+	return uint64(h.Sum32())
+}
+
+// Port is one host port of a pod, as the kubelet asked for it.
+type Port struct {
+	Protocol      string // "tcp", "udp", "sctp": lower case, as both stored it
+	ContainerPort int32
+	HostPort      int32
+	HostIP        string
+}
