@@ -24,6 +24,7 @@ RACE_BIN       := bin/dockercri-race
 build: ## build bin/dockercri and bin/cribench
 	$(GO) build $(GOFLAGS_BUILD) -o bin/dockercri ./cmd/dockercri
 	$(GO) build $(GOFLAGS_BUILD) -o bin/cribench ./cmd/cribench
+	$(GO) build $(GOFLAGS_BUILD) -o bin/dockercri-migrate ./cmd/dockercri-migrate
 
 build-race: ## build bin/dockercri-race (the race detector on; for the e2e race test)
 	$(GO) build -race $(GOFLAGS_BUILD) -o $(RACE_BIN) ./cmd/dockercri
