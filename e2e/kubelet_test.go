@@ -222,7 +222,7 @@ func (k *kubelet) get(path string, v any) error {
 	return json.Unmarshal(b, v)
 }
 
-// The parts of the kubelet's /pods answer the test reads.
+// The parts of the kubelet's /pods answer the tests read.
 type podList struct {
 	Items []struct {
 		Metadata struct {
@@ -232,6 +232,7 @@ type podList struct {
 		} `json:"metadata"`
 		Status struct {
 			Phase             string `json:"phase"`
+			PodIP             string `json:"podIP"`
 			ContainerStatuses []struct {
 				Name         string `json:"name"`
 				Ready        bool   `json:"ready"`

@@ -404,27 +404,6 @@ func legacyLabels(labels, annotations map[string]string) map[string]string {
 	return out
 }
 
-// kubeletPods is the part of the kubelet's /pods the takeover test reads.
-type kubeletPods struct {
-	Items []struct {
-		Metadata struct {
-			Name      string `json:"name"`
-			Namespace string `json:"namespace"`
-			UID       string `json:"uid"`
-		} `json:"metadata"`
-		Status struct {
-			Phase             string `json:"phase"`
-			PodIP             string `json:"podIP"`
-			ContainerStatuses []struct {
-				Name         string `json:"name"`
-				Ready        bool   `json:"ready"`
-				RestartCount int    `json:"restartCount"`
-				ContainerID  string `json:"containerID"`
-			} `json:"containerStatuses"`
-		} `json:"status"`
-	} `json:"items"`
-}
-
 // takeoverPodState is what the kubelet reports of one takeover pod.
 type takeoverPodState struct {
 	found        bool
@@ -440,7 +419,7 @@ func (s takeoverPodState) String() string {
 }
 
 func takeoverPod(k *kubelet, podName string) takeoverPodState {
-	var pl kubeletPods
+	var pl podList
 	if err := k.get("/pods", &pl); err != nil {
 		return takeoverPodState{}
 	}
