@@ -12,6 +12,7 @@
 package legacyfixture
 
 import (
+	"encoding/json"
 	"hash/fnv"
 
 	"github.com/davecgh/go-spew/spew"
@@ -34,4 +35,20 @@ type Port struct {
 	ContainerPort int32
 	HostPort      int32
 	HostIP        string
+}
+
+// file is the checkpoint file both runtimes wrote, whatever their data's
+// type (PodSandboxCheckpoint in each).
+type file[D any] struct {
+	Version   string `json:"version"`
+	Name      string `json:"name"`
+	Namespace string `json:"namespace"`
+	Data      *D     `json:"data,omitempty"`
+	Checksum  uint64 `json:"checksum"`
+}
+
+// Marshal writes a checkpoint file as both runtimes did: version v1, the
+// checksum over the data alone.
+func Marshal[D any](namespace, name string, data D) ([]byte, error) {
+	return json.Marshal(file[D]{Version: "v1", Name: name, Namespace: namespace, Data: &data, Checksum: Checksum(data)})
 }

@@ -5,8 +5,6 @@
 package dockershim
 
 import (
-	"encoding/json"
-
 	"dockercri/e2e/internal/legacyfixture"
 )
 
@@ -27,16 +25,6 @@ type CheckpointData struct {
 	HostNetwork  bool           `json:"host_network,omitempty"`
 }
 
-// PodSandboxCheckpoint is dockershim's PodSandboxCheckpoint (its Checksum is
-// a checksum.Checksum, a uint64).
-type PodSandboxCheckpoint struct {
-	Version   string          `json:"version"`
-	Name      string          `json:"name"`
-	Namespace string          `json:"namespace"`
-	Data      *CheckpointData `json:"data,omitempty"`
-	Checksum  uint64          `json:"checksum"`
-}
-
 // Checkpoint is the file dockershim writes for a pod's sandbox
 // (constructPodSandboxCheckpoint, then MarshalCheckpoint).
 func Checkpoint(namespace, name string, ports []legacyfixture.Port, hostNetwork bool) ([]byte, error) {
@@ -47,7 +35,5 @@ func Checkpoint(namespace, name string, ports []legacyfixture.Port, hostNetwork 
 			Protocol: &proto, ContainerPort: &p.ContainerPort, HostPort: &p.HostPort, HostIP: p.HostIP,
 		})
 	}
-	cp := PodSandboxCheckpoint{Version: "v1", Name: name, Namespace: namespace, Data: &data}
-	cp.Checksum = legacyfixture.Checksum(*cp.Data)
-	return json.Marshal(cp)
+	return legacyfixture.Marshal(namespace, name, data)
 }
