@@ -11,6 +11,7 @@ package e2e
 // flock /tmp/dockercri-e2e.lock (see the Makefile's e2e target).
 
 import (
+	"archive/tar"
 	"context"
 	"encoding/json"
 	"errors"
@@ -79,14 +80,16 @@ func TestMigrate(t *testing.T) {
 	copyImages(t, bin, common, cc)
 
 	images := cc.images(t)
+	localCRI, baseCRI := criImageID(t, prefix+"/local:v1"), criImageID(t, migrateBaseImage)
+	t.Logf("Docker image IDs %s, %s; CRI image IDs (config digests) %s, %s", localID, baseID, localCRI, baseCRI)
 	wantTags := []string{"docker.io/" + prefix + "/local:v1", "docker.io/" + prefix + "/local:v2"}
-	if got := images[localID].RepoTags; !containsAll(got, wantTags) {
-		t.Errorf("containerd's CRI lists %s with tags %q, want %q", localID, got, wantTags)
+	if got := images[localCRI].RepoTags; !containsAll(got, wantTags) {
+		t.Errorf("containerd's CRI lists %s with tags %q, want %q", localCRI, got, wantTags)
 	}
-	if base, ok := images[baseID]; !ok || !slices.ContainsFunc(base.RepoDigests, func(d string) bool {
+	if base, ok := images[baseCRI]; !ok || !slices.ContainsFunc(base.RepoDigests, func(d string) bool {
 		return strings.HasPrefix(d, "127.0.0.1:5000/busybox@sha256:")
 	}) {
-		t.Errorf("containerd's CRI lists %s as %+v, want its repo digest kept", baseID, base)
+		t.Errorf("containerd's CRI lists %s as %+v, want its repo digest kept", baseCRI, base)
 	}
 	cc.runImage(t, prefix, "docker.io/"+prefix+"/local:v1", prefix)
 }
@@ -139,6 +142,37 @@ func buildLocalImage(t *testing.T, prefix string) string {
 	framework.Docker(t, "build", "-q", "-t", prefix+"/local:v1", "-t", prefix+"/local:v2", dir)
 	t.Cleanup(func() { dockerCleanup(t, "rmi", prefix+"/local:v1", prefix+"/local:v2") })
 	return strings.TrimSpace(framework.Docker(t, "image", "inspect", "--format", "{{.Id}}", prefix+"/local:v1"))
+}
+
+// criImageID is the ID containerd's CRI lists an image by: its config
+// digest. Docker's image ID is that digest in its classic store but the
+// manifest's (or index's) in its containerd store, so it is read from the
+// Config entry of `docker save`'s manifest.json, which both stores write
+// ("<hex>.json" in Docker 20.10, "blobs/sha256/<hex>" since 25).
+func criImageID(t *testing.T, ref string) string {
+	t.Helper()
+	archive := filepath.Join(t.TempDir(), "image.tar")
+	framework.Docker(t, "save", "-o", archive, ref)
+	f, err := os.Open(archive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	tr := tar.NewReader(f)
+	for {
+		h, err := tr.Next()
+		if err != nil {
+			t.Fatalf("docker save %s: no manifest.json: %v", ref, err)
+		}
+		if h.Name != "manifest.json" {
+			continue
+		}
+		var manifest []struct{ Config string }
+		if err := json.NewDecoder(tr).Decode(&manifest); err != nil || len(manifest) != 1 {
+			t.Fatalf("docker save %s: manifest.json: %v (%d entries)", ref, err, len(manifest))
+		}
+		return "sha256:" + strings.TrimSuffix(filepath.Base(manifest[0].Config), ".json")
+	}
 }
 
 // runPodContainer starts a container labelled as dockershim labels a pod's.

@@ -66,24 +66,24 @@ func (c *Containerd) Digests(ctx context.Context) (map[string]bool, error) {
 	return out, nil
 }
 
-// present says whether the image called name exists and is the Docker
-// image id: its config digest (Docker's classic store) or its target
-// digest (Docker's containerd store) equals it.
+// present checks that the image called name is the Docker image id and
+// that containerd's CRI can list it. The CRI lists an image by the config
+// digest of its manifest for this platform, so that config must resolve.
+// Docker's image ID is that config digest in its classic store, and the
+// digest of the manifest or index (the record's target) in its containerd
+// store.
 func (c *Containerd) present(ctx context.Context, name, id string) error {
 	ctx = c.ctx(ctx)
 	img, err := c.client.ImageService().Get(ctx, name)
 	if err != nil {
 		return fmt.Errorf("image %s: %w", name, err)
 	}
-	if img.Target.Digest.String() == id {
-		return nil
-	}
 	cfg, err := images.Config(ctx, c.client.ContentStore(), img.Target, platforms.Default())
 	if err != nil {
-		return fmt.Errorf("image %s: config: %w", name, err)
+		return fmt.Errorf("image %s: config for %s: %w", name, platforms.DefaultString(), err)
 	}
-	if cfg.Digest.String() != id {
-		return fmt.Errorf("image %s: config %s, Docker's image ID is %s", name, cfg.Digest, id)
+	if img.Target.Digest.String() != id && cfg.Digest.String() != id {
+		return fmt.Errorf("image %s: target %s, config %s, Docker's image ID is %s", name, img.Target.Digest, cfg.Digest, id)
 	}
 	return nil
 }

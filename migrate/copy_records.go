@@ -43,12 +43,13 @@ func (c *Containerd) dropTemp(ctx context.Context) error {
 // digests, pointing at the imported image, so that pods naming the image
 // by digest find it.
 //
-// The record's name cannot match its target: the digest in the name is the
-// registry's manifest's, but `docker save` does not keep that manifest (it
-// writes uncompressed layers and, in Docker's classic store, no manifest at
-// all), so the manifest containerd stores is a new one with a new digest.
-// What stays the same is the config digest, Docker's image ID, which is
-// what the kubelet and CRI compare as the image ID.
+// In Docker's classic store the record's name cannot match its target: the
+// digest in the name is the registry's manifest's, but `docker save` keeps
+// no manifest there (it writes uncompressed layers), so the manifest
+// containerd stores is a new one with a new digest. What stays the same is
+// the config digest, Docker's image ID, which is what the kubelet and CRI
+// compare as the image ID. Docker's containerd store saves its manifests
+// or index as they are (an OCI layout), so there name and target agree.
 func (c *Containerd) nameDigests(ctx context.Context, repoDigests []string, target ocispec.Descriptor) ([]string, error) {
 	ctx = c.ctx(ctx)
 	is := c.client.ImageService()

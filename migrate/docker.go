@@ -23,6 +23,10 @@ type Docker interface {
 	ImageInspect(ctx context.Context, ref string, opts ...client.ImageInspectOption) (client.ImageInspectResult, error)
 	ImageSave(ctx context.Context, refs []string, opts ...client.ImageSaveOption) (client.ImageSaveResult, error)
 	Info(ctx context.Context, options client.InfoOptions) (client.SystemInfoResult, error)
+	// DistributionInspect asks an image's registry, through Docker, for a
+	// manifest. Docker has no registry credentials of its own (the CLI
+	// sends them), so a private registry answers as to a stranger.
+	DistributionInspect(ctx context.Context, ref string, options client.DistributionInspectOptions) (client.DistributionInspectResult, error)
 }
 
 var _ Docker = (*client.Client)(nil)

@@ -27,6 +27,9 @@ type fakeDocker struct {
 	info       system.Info
 	// statErr, when set, is what ContainerStatPath returns.
 	statErr error
+	// registry is what DistributionInspect answers per repo digest: nil
+	// when the registry has it; a digest not listed is not found.
+	registry map[string]error
 }
 
 var _ Docker = (*fakeDocker)(nil)
@@ -100,6 +103,14 @@ func (f *fakeDocker) ImageSave(context.Context, []string, ...client.ImageSaveOpt
 
 func (f *fakeDocker) Info(context.Context, client.InfoOptions) (client.SystemInfoResult, error) {
 	return client.SystemInfoResult{Info: f.info}, nil
+}
+
+func (f *fakeDocker) DistributionInspect(_ context.Context, ref string, _ client.DistributionInspectOptions) (client.DistributionInspectResult, error) {
+	err, ok := f.registry[ref]
+	if !ok {
+		return client.DistributionInspectResult{}, fmt.Errorf("manifest %s: %w", ref, errdefs.ErrNotFound)
+	}
+	return client.DistributionInspectResult{}, err
 }
 
 // fakeStore is containerd's image store: the digests it has.

@@ -123,8 +123,8 @@ func realTags(refs []string) []string {
 }
 
 // CheckImages reports the images in use that containerd lacks. An image
-// with no repo digest was built or loaded locally: no registry has it, so
-// containerd could never pull it and its pods would not start.
+// no registry has (built or loaded locally) is a blocker: containerd could
+// never pull it and its pods would not start.
 func CheckImages(ctx context.Context, d Docker, store ImageStore, sel Selection) ([]Finding, error) {
 	imgs, missing, err := UsedImages(ctx, d, sel)
 	if err != nil {
@@ -134,6 +134,11 @@ func CheckImages(ctx context.Context, d Docker, store ImageStore, sel Selection)
 	if err != nil {
 		return nil, fmt.Errorf("containerd images: %w", err)
 	}
+	info, err := d.Info(ctx, client.InfoOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("docker info: %w", err)
+	}
+	containerdStore := usesContainerdStore(info.Info)
 	var findings []Finding
 	for _, img := range imgs {
 		if have[img.ID] {
@@ -144,9 +149,13 @@ func CheckImages(ctx context.Context, d Docker, store ImageStore, sel Selection)
 			What:      "only in Docker; used by " + strings.Join(img.UsedBy, ", "),
 			CarryOver: "dockercri-migrate images (else containerd pulls it again)",
 		}
-		if len(img.RepoDigests) == 0 {
+		why, err := notInRegistry(ctx, d, img, containerdStore)
+		if err != nil {
+			return nil, err
+		}
+		if why != "" {
 			f.Severity = Blocker
-			f.What = "only in Docker and in no registry (built or loaded locally); used by " + strings.Join(img.UsedBy, ", ")
+			f.What = "only in Docker and in no registry (" + why + "); used by " + strings.Join(img.UsedBy, ", ")
 			f.CarryOver = "dockercri-migrate images, or push it to a registry"
 		}
 		findings = append(findings, f)

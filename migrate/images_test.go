@@ -3,11 +3,14 @@ package migrate
 import (
 	"bytes"
 	"context"
+	"errors"
 	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/image"
+	"github.com/moby/moby/api/types/system"
 )
 
 // imagesNode is a node with a locally built image used by a pod, a pulled
@@ -126,5 +129,77 @@ func TestNotInAndPlan(t *testing.T) {
 	}
 	if strings.Contains(out.String(), "nginx") {
 		t.Errorf("plan copies an image containerd has:\n%s", out.String())
+	}
+}
+
+// containerdStoreNode is a node whose Docker keeps images in containerd's
+// store: its image ID is the manifest digest and even the locally built
+// image has a repo digest.
+func containerdStoreNode(registry map[string]error) *fakeDocker {
+	return &fakeDocker{
+		containers: []fakeContainer{kubeContainer("1111111111111111", "app", "sha256:local", nil, nil, false)},
+		images: []image.Summary{
+			{ID: "sha256:local", RepoTags: []string{"local/app:v1"}, RepoDigests: []string{"local/app@sha256:local"}, Size: 10},
+		},
+		info:     system.Info{DriverStatus: [][2]string{{"driver-type", containerdSnapshotter}}},
+		registry: registry,
+	}
+}
+
+func TestCheckImagesContainerdStore(t *testing.T) {
+	const used = "; used by pod default/web container app (111111111111)"
+	tests := []struct {
+		name     string
+		give     *fakeDocker
+		wantSev  Severity
+		wantWhat string
+	}{
+		{
+			name:     "in its registry",
+			give:     containerdStoreNode(map[string]error{"local/app@sha256:local": nil}),
+			wantSev:  Warning,
+			wantWhat: "only in Docker" + used,
+		},
+		{
+			name:     "not found",
+			give:     containerdStoreNode(nil),
+			wantSev:  Blocker,
+			wantWhat: "only in Docker and in no registry (no registry confirms it: local/app@sha256:local not found)" + used,
+		},
+		{
+			name:    "registry unreachable",
+			give:    containerdStoreNode(map[string]error{"local/app@sha256:local": errors.New("dial tcp: no such host")}),
+			wantSev: Blocker,
+			wantWhat: "only in Docker and in no registry (no registry confirms it: " +
+				"local/app@sha256:local: registry unreachable (dial tcp: no such host))" + used,
+		},
+		{
+			name:    "access denied",
+			give:    containerdStoreNode(map[string]error{"local/app@sha256:local": errdefs.ErrUnauthenticated}),
+			wantSev: Blocker,
+			wantWhat: "only in Docker and in no registry (no registry confirms it: local/app@sha256:local denied " +
+				"(no such repository, or a private one: check asks without credentials))" + used,
+		},
+		{
+			name: "classic store trusts the digest",
+			give: func() *fakeDocker {
+				d := containerdStoreNode(nil)
+				d.info = system.Info{}
+				return d
+			}(),
+			wantSev:  Warning,
+			wantWhat: "only in Docker" + used,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			findings, err := CheckImages(context.Background(), tt.give, fakeStore{}, Selection{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(findings) != 1 || findings[0].Severity != tt.wantSev || findings[0].What != tt.wantWhat {
+				t.Errorf("got %+v\nwant one %s finding %q", findings, tt.wantSev, tt.wantWhat)
+			}
+		})
 	}
 }
