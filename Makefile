@@ -61,7 +61,7 @@ docker-up:
 test: fmt-check vet shellcheck unit fuzz e2e bench-smoke ## everything CI runs
 
 fmt-check:
-	@out=$$(gofmt -l cmd shim translate streaming bench e2e); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@out=$$(gofmt -l cmd shim translate streaming bench migrate e2e); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 shellcheck: ## lint the e2e environment's scripts (installs Debian's shellcheck if missing)
 	@command -v shellcheck >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq shellcheck; }
