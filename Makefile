@@ -97,6 +97,13 @@ E2E_RUN_current-overlay2 ?=
 E2E_SKIP_debian ?=
 E2E_SKIP_current-containerd ?= ^TestTakeover$$
 E2E_SKIP_current-overlay2 ?= ^TestTakeover$$
+# E2E_ENV_<instance> is the environment of that instance's suite. The
+# 1,000-cycle CNI churn test (about 8 minutes; issue 17's churn goal) runs in
+# full on Debian's Docker; on Docker 29 200 cycles, still three times what
+# its /26 holds, so a leaked address still fails it.
+E2E_ENV_debian ?=
+E2E_ENV_current-containerd ?= DOCKERCRI_E2E_CNI_CYCLES=200
+E2E_ENV_current-overlay2 ?= DOCKERCRI_E2E_CNI_CYCLES=200
 # NODE_SUBSET_INSTANCES run the node conformance suite's fixed subset
 # (e2e/node-conformance-subset.txt) after the e2e suite; `make
 # node-conformance` runs the whole suite.
@@ -119,7 +126,7 @@ e2e-instance:
 	@echo "== e2e on $(INSTANCE)"
 	$(call instance_env,$(INSTANCE)) bash e2e/env/up.sh
 	$(call instance_env,$(INSTANCE)) bash e2e/env/critest-images.sh
-	cd e2e && DOCKERCRI_BIN=$(CURDIR)/bin/dockercri DOCKERCRI_RACE_BIN=$(CURDIR)/$(RACE_BIN) DOCKERCRI_CRITEST=1 \
+	cd e2e && $(E2E_ENV_$(INSTANCE)) DOCKERCRI_BIN=$(CURDIR)/bin/dockercri DOCKERCRI_RACE_BIN=$(CURDIR)/$(RACE_BIN) DOCKERCRI_CRITEST=1 \
 		$(GO) test -count=1 -timeout 45m $(if $(E2E_RUN_$(INSTANCE)),-run '$(E2E_RUN_$(INSTANCE))') $(if $(E2E_SKIP_$(INSTANCE)),-skip '$(E2E_SKIP_$(INSTANCE))') ./...
 	$(if $(filter $(INSTANCE),$(NODE_SUBSET_INSTANCES)),$(call instance_env,$(INSTANCE)) NODE_SUBSET=1 NODE_PROCS=$(NODE_SUBSET_PROCS) bash e2e/env/node-conformance.sh dockercri)
 
