@@ -28,6 +28,8 @@ import (
 	"time"
 
 	"dockercri/e2e/framework"
+
+	"github.com/distribution/reference"
 )
 
 const (
@@ -51,6 +53,12 @@ func TestMigrate(t *testing.T) {
 	prefix := fmt.Sprintf("migrate-e2e-%d", os.Getpid())
 
 	baseID := pullBase(t)
+	// A second repository for the base image: Docker 29's containerd store
+	// lists such an image with the repo digest of one name only (its
+	// inspection has both), which the copy must not take for all of them.
+	alias := prefix + "/busybox-alias:1.36"
+	framework.Docker(t, "tag", migrateBaseImage, alias)
+	t.Cleanup(func() { dockerCleanup(t, "rmi", alias) })
 	localID := buildLocalImage(t, prefix)
 	sockCtr := runPodContainer(t, prefix, "sock", migrateBaseImage,
 		"-v", strings.TrimPrefix(env.DockerHost, "unix://")+":/var/run/docker.sock", "-e", "DOCKER_HOST=unix:///var/run/docker.sock")
@@ -77,12 +85,10 @@ func TestMigrate(t *testing.T) {
 	wantFinding(t, findings, "warning", "daemon runtimes.migrate-e2e-gpu", "/usr/bin/true", "")
 	wantFinding(t, findings, "info", "daemon cgroup driver", "cgroupfs", "")
 
-	// Every repo digest Docker knows when the images are selected is kept.
-	// Which ones it knows depends on the store and on the registries the
-	// image came through (earlier e2e tests tag busybox for the
-	// authenticated registry too), and in Docker's containerd store on the
-	// distribution-source labels of content the moby namespace shares, so
-	// the list can grow while the test runs: it is read before the copy.
+	// Every repo digest Docker's inspection names before the copy is kept.
+	// Which ones there are depends on the store (the classic store keeps
+	// the digests of pulls and pushes only, the containerd store one per
+	// name) and on the names earlier e2e tests gave busybox.
 	wantDigests := repoDigests(t, migrateBaseImage)
 	copyImages(t, bin, common, cc)
 
@@ -102,13 +108,21 @@ func TestMigrate(t *testing.T) {
 	cc.runImage(t, prefix, "docker.io/"+prefix+"/local:v1", prefix)
 }
 
-// repoDigests is Docker's RepoDigests of an image.
+// repoDigests is Docker's inspected RepoDigests of an image, normalized
+// as containerd's CRI lists them ("docker.io/..." in full).
 func repoDigests(t *testing.T, ref string) []string {
 	t.Helper()
 	var digests []string
 	out := framework.Docker(t, "image", "inspect", "--format", "{{json .RepoDigests}}", ref)
 	if err := json.Unmarshal([]byte(out), &digests); err != nil || len(digests) == 0 {
 		t.Fatalf("repo digests of %s: %q, %v", ref, out, err)
+	}
+	for i, d := range digests {
+		named, err := reference.ParseNormalizedNamed(d)
+		if err != nil {
+			t.Fatalf("repo digest %q of %s: %v", d, ref, err)
+		}
+		digests[i] = named.String()
 	}
 	return digests
 }

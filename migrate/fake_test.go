@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/containerd/errdefs"
@@ -30,6 +31,9 @@ type fakeDocker struct {
 	// registry is what DistributionInspect answers per repo digest: nil
 	// when the registry has it; a digest not listed is not found.
 	registry map[string]error
+	// inspectDigests are repo digests only the inspection of an image
+	// (by ID) names, as Docker 29's containerd store lists one per image.
+	inspectDigests map[string][]string
 }
 
 var _ Docker = (*fakeDocker)(nil)
@@ -85,13 +89,11 @@ func (f *fakeDocker) ImageInspect(_ context.Context, ref string, _ ...client.Ima
 		ref += ":latest"
 	}
 	for _, img := range f.images {
-		if img.ID == ref {
-			return client.ImageInspectResult{InspectResponse: image.InspectResponse{ID: img.ID}}, nil
-		}
-		for _, t := range img.RepoTags {
-			if t == ref {
-				return client.ImageInspectResult{InspectResponse: image.InspectResponse{ID: img.ID}}, nil
-			}
+		if img.ID == ref || slices.Contains(img.RepoTags, ref) {
+			return client.ImageInspectResult{InspectResponse: image.InspectResponse{
+				ID: img.ID, RepoTags: img.RepoTags,
+				RepoDigests: append(append([]string(nil), img.RepoDigests...), f.inspectDigests[img.ID]...),
+			}}, nil
 		}
 	}
 	return client.ImageInspectResult{}, fmt.Errorf("image %s: %w", ref, errdefs.ErrNotFound)

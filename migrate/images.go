@@ -104,10 +104,31 @@ func UsedImages(ctx context.Context, d Docker, sel Selection) ([]Image, []string
 	}
 	out := make([]Image, 0, len(used))
 	for id := range used {
-		out = append(out, *byID[id])
+		img, err := withAllNames(ctx, d, *byID[id])
+		if errdefs.IsNotFound(err) {
+			continue // removed since the list: nothing to carry over
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		out = append(out, img)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name() < out[j].Name() })
 	return out, missing, nil
+}
+
+// withAllNames takes an image's tags and repo digests from its inspection.
+// Docker's list is not enough: in its containerd image store (Docker 29)
+// an image listed once for several records carries the repo digest of one
+// record only, while the inspection names one per repository.
+func withAllNames(ctx context.Context, d Docker, img Image) (Image, error) {
+	res, err := d.ImageInspect(ctx, img.ID)
+	if err != nil {
+		return img, fmt.Errorf("inspect image %s: %w", img.ID, err)
+	}
+	img.RepoTags = union(img.RepoTags, realTags(res.RepoTags))
+	img.RepoDigests = union(img.RepoDigests, realTags(res.RepoDigests))
+	return img, nil
 }
 
 // realTags drops the "<none>:<none>" and "<none>@<none>" placeholders

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/image"
 	"github.com/moby/moby/api/types/system"
+	"github.com/moby/moby/client"
 )
 
 // imagesNode is a node with a locally built image used by a pod, a pulled
@@ -67,6 +69,49 @@ func TestUsedImages(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Docker 29's containerd store lists an image kept under two repositories
+// with the repo digest of one: the inspection's are taken too, so that a
+// pod naming the image by the other digest finds it in containerd.
+func TestUsedImagesTakesInspectedNames(t *testing.T) {
+	d := imagesNode()
+	d.images[0].RepoTags = append(d.images[0].RepoTags, "registry.example/app:v1")
+	d.images[0].RepoDigests = []string{"registry.example/app@sha256:111"}
+	d.inspectDigests = map[string][]string{"sha256:local": {"local/app@sha256:111"}}
+	imgs, _, err := UsedImages(context.Background(), d, Selection{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"registry.example/app@sha256:111", "local/app@sha256:111"}
+	if len(imgs) != 1 || !reflect.DeepEqual(imgs[0].RepoDigests, want) {
+		t.Fatalf("UsedImages = %+v, want one image with repo digests %q", imgs, want)
+	}
+}
+
+// An image removed between Docker's list and its inspection is left out.
+func TestUsedImagesImageGone(t *testing.T) {
+	d := &removingDocker{fakeDocker: imagesNode(), gone: "sha256:local"}
+	imgs, _, err := UsedImages(context.Background(), d, Selection{AllContainers: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(imgs) != 1 || imgs[0].ID != "sha256:pulled" {
+		t.Fatalf("UsedImages = %+v, want only sha256:pulled", imgs)
+	}
+}
+
+// removingDocker is fakeDocker with one image that no longer inspects.
+type removingDocker struct {
+	*fakeDocker
+	gone string
+}
+
+func (r *removingDocker) ImageInspect(ctx context.Context, ref string, o ...client.ImageInspectOption) (client.ImageInspectResult, error) {
+	if ref == r.gone {
+		return client.ImageInspectResult{}, fmt.Errorf("image %s: %w", ref, errdefs.ErrNotFound)
+	}
+	return r.fakeDocker.ImageInspect(ctx, ref, o...)
 }
 
 func TestCheckImages(t *testing.T) {
