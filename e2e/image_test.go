@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -300,6 +301,57 @@ func TestImageWithShimLookingLabels(t *testing.T) {
 	if err != nil || len(list.GetImages()) != 1 {
 		t.Fatalf("ListImages filtered by %s: %v %v", ref, list, err)
 	}
+}
+
+// TestListImagesAgreesWithStatus: an image under two repositories is listed
+// with the names ImageStatus gives it. Docker 29's containerd store lists
+// the repo digest of one name only and inspects one per name.
+func TestListImagesAgreesWithStatus(t *testing.T) {
+	env := framework.LoadEnv(t)
+	d := framework.StartDockercri(t)
+	ctx := framework.Context(t)
+	ref := env.Registry + "/busybox-uid:1.36"
+	if _, err := d.Image.PullImage(ctx, &runtimeapi.PullImageRequest{Image: spec(ref)}); err != nil {
+		t.Fatal(err)
+	}
+	removeImageAfter(t, d, ref)
+	alias := fmt.Sprintf("dockercri-e2e/alias-%d:1", os.Getpid())
+	framework.Docker(t, "tag", ref, alias)
+	t.Cleanup(func() { _, _ = framework.DockerMayFail(t, "rmi", alias) })
+
+	st, err := d.Image.ImageStatus(ctx, &runtimeapi.ImageStatusRequest{Image: spec(ref)})
+	if err != nil || st.GetImage() == nil {
+		t.Fatalf("ImageStatus(%s) = %v, %v", ref, st, err)
+	}
+	list, err := d.Image.ListImages(ctx, &runtimeapi.ListImagesRequest{Filter: &runtimeapi.ImageFilter{Image: spec(ref)}})
+	if err != nil || len(list.GetImages()) != 1 {
+		t.Fatalf("ListImages filtered by %s: %v %v", ref, list, err)
+	}
+	listed, want := list.GetImages()[0], st.GetImage()
+	if !contains(listed.GetRepoTags(), "docker.io/"+alias) {
+		t.Errorf("ListImages tags %q lack docker.io/%s", listed.GetRepoTags(), alias)
+	}
+	if !sameSet(listed.GetRepoTags(), want.GetRepoTags()) || !sameSet(listed.GetRepoDigests(), want.GetRepoDigests()) {
+		t.Errorf("ListImages names %q %q, ImageStatus %q %q", listed.GetRepoTags(), listed.GetRepoDigests(),
+			want.GetRepoTags(), want.GetRepoDigests())
+	}
+	if env.Store == "containerd" && len(want.GetRepoDigests()) < 2 {
+		t.Errorf("the containerd store names %q by digest under one repository only: %q", ref, want.GetRepoDigests())
+	}
+	t.Logf("%s/%s: tags %q, digests %q", env.Engine, env.Store, listed.GetRepoTags(), listed.GetRepoDigests())
+}
+
+// sameSet reports whether a and b hold the same strings, in any order.
+func sameSet(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for _, s := range a {
+		if !contains(b, s) {
+			return false
+		}
+	}
+	return true
 }
 
 func contains(list []string, s string) bool {

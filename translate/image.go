@@ -2,10 +2,13 @@ package translate
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/distribution/reference"
 	"github.com/moby/moby/api/types/image"
+	"github.com/opencontainers/go-digest"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
@@ -50,8 +53,17 @@ func isDigits(s string) bool {
 
 // ImageFromSummary converts an entry of Docker's image list. The list carries
 // no config, so uid and username stay empty; ImageStatus fills them.
+//
+// In Docker's containerd image store (the only one whose list carries the
+// target's Descriptor) an image kept under several names is listed with the
+// repo digest of one of them, while its inspection names "repo@<target>"
+// for every tag: the list's digests are completed the same way, so that
+// ListImages and ImageStatus agree.
 func ImageFromSummary(s image.Summary, pinned func(tags []string) bool) *runtimeapi.Image {
 	tags, digests := RepoTagsAndDigests(s.RepoTags, s.RepoDigests)
+	if s.Descriptor != nil {
+		digests = withTagDigests(digests, tags, s.Descriptor.Digest.String())
+	}
 	return &runtimeapi.Image{
 		Id:          s.ID,
 		RepoTags:    tags,
@@ -82,6 +94,25 @@ func RepoTagsAndDigests(tags, digests []string) (repoTags, repoDigests []string)
 		}
 	}
 	return normalizeAll(plain), normalizeAll(append(append([]string(nil), digests...), byDigest...))
+}
+
+// withTagDigests adds "repo@target" for each normalised tag's repository
+// that digests lack.
+func withTagDigests(digests, tags []string, target string) []string {
+	for _, t := range tags {
+		named, err := reference.ParseNormalizedNamed(t)
+		if err != nil {
+			continue
+		}
+		d, err := reference.WithDigest(reference.TrimNamed(named), digest.Digest(target))
+		if err != nil {
+			continue // not a valid digest: nothing to name the image by
+		}
+		if !slices.Contains(digests, d.String()) {
+			digests = append(digests, d.String())
+		}
+	}
+	return digests
 }
 
 // ImageFromInspect converts Docker's image inspect. A malformed USER does not

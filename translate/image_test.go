@@ -6,6 +6,7 @@ import (
 
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	"github.com/moby/moby/api/types/image"
+	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
@@ -81,6 +82,57 @@ func TestImageFromSummary(t *testing.T) {
 	}
 	if ImageFromSummary(image.Summary{Size: -5}, nil).GetSize() != 0 {
 		t.Error("a negative size must not wrap around")
+	}
+}
+
+// Docker's containerd store lists the repo digest of one of an image's
+// names; its inspection has one per tag, and so must the list.
+func TestImageFromSummaryContainerdStore(t *testing.T) {
+	index := "sha256:" + strings.Repeat("b", 64)
+	tests := []struct {
+		name string
+		give image.Summary
+		want []string
+	}{
+		{
+			name: "classic store: no descriptor, the list's digests only",
+			give: image.Summary{RepoTags: []string{"busybox:1.36", "x/alias:1"}, RepoDigests: []string{"busybox@" + index}},
+			want: []string{"docker.io/library/busybox@" + index},
+		},
+		{
+			name: "containerd store: a digest per tagged repository",
+			give: image.Summary{
+				RepoTags:    []string{"127.0.0.1:5000/busybox:1.36", "x/alias:1", "x/alias:2"},
+				RepoDigests: []string{"x/alias@" + index},
+				Descriptor:  &ocispec.Descriptor{Digest: digest.Digest(index)},
+			},
+			want: []string{"docker.io/x/alias@" + index, "127.0.0.1:5000/busybox@" + index},
+		},
+		{
+			name: "containerd store: a name pulled by digest is kept, not doubled",
+			give: image.Summary{
+				RepoTags:    []string{"reg.example/app@" + index, "reg.example/app:v1"},
+				RepoDigests: []string{"reg.example/app@" + index},
+				Descriptor:  &ocispec.Descriptor{Digest: digest.Digest(index)},
+			},
+			want: []string{"reg.example/app@" + index},
+		},
+		{
+			name: "containerd store: an invalid target digest adds nothing",
+			give: image.Summary{
+				RepoTags:   []string{"busybox:1.36"},
+				Descriptor: &ocispec.Descriptor{Digest: "sha256:short"},
+			},
+			want: []string{},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := ImageFromSummary(tt.give, nil).GetRepoDigests()
+			if strings.Join(got, ",") != strings.Join(tt.want, ",") {
+				t.Errorf("RepoDigests = %q, want %q", got, tt.want)
+			}
+		})
 	}
 }
 
